@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+//
+// cmk: one command that tells an organisation whether its customer-managed keys are set up for
+// the cloud its data platform runs on. No package dependencies: the Swift toolchain only.
+import PackageDescription
+
+/// Swift 6 language mode everywhere; providers are loaded with dlopen, so nothing here may rely
+/// on being linked into the same image as the host.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "cmk",
+    products: [
+        .executable(name: "cmk", targets: ["cmk"]),
+        .library(name: "CMKCore", targets: ["CMKCore"]),
+        // Providers: each one a shared library found and loaded with dlopen at run time.
+        // The file name prefix `libcmk-provider-` is what discovery looks for.
+        .library(name: "cmk-provider-aws", type: .dynamic, targets: ["AWSProvider"]),
+        .library(name: "cmk-provider-azure", type: .dynamic, targets: ["AzureProvider"]),
+        // A loopback Azure for trying `cmk status` without an account (README, tests, bench).
+        .executable(name: "cmk-azure-emulator", targets: ["cmk-azure-emulator"]),
+        // The HTTPS transport (FoundationNetworking, libcurl) is a separate library, loaded only
+        // when a provider makes an https request, so that start-up never pays for libcurl.
+        .library(name: "cmk-https", type: .dynamic, targets: ["CMKHTTPS"]),
+    ],
+    targets: [
+        // The plugin boundary: a versioned C struct of function pointers; JSON messages.
+        .target(name: "CMKPluginABI", path: "Sources/CMKPluginABI"),
+        // What a provider author imports: the protocol, the status model, detection types,
+        // the HTTP client with the endpoint override, and the one-line export.
+        .target(name: "CMKCore", dependencies: ["CMKPluginABI"], swiftSettings: swiftSettings),
+        // What only the host needs: discovery, loading, trust, detection, config.
+        .target(name: "CMKHost", dependencies: ["CMKCore", "CMKPluginABI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "cmk", dependencies: ["CMKHost", "CMKCore"], swiftSettings: swiftSettings),
+        .target(name: "CMKHTTPS", dependencies: ["CMKPluginABI"], swiftSettings: swiftSettings),
+
+        // A loopback HTTP server for fakes of cloud APIs (tests, the Azure emulator); never in cmk.
+        .target(name: "LoopbackServer", swiftSettings: swiftSettings),
+
+        .target(name: "AWSProvider", dependencies: ["CMKCore"], path: "Plugins/AWS", swiftSettings: swiftSettings),
+        .target(name: "AzureProvider", dependencies: ["CMKCore"], path: "Plugins/Azure", swiftSettings: swiftSettings),
+        .executableTarget(name: "cmk-azure-emulator", dependencies: ["LoopbackServer"], swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "CMKTests",
+            dependencies: ["CMKHost", "CMKCore", "LoopbackServer"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

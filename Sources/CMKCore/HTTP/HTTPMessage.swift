@@ -1,0 +1,128 @@
+/// An HTTP request as providers make it; the client applies the endpoint override and deadline.
+public struct HTTPRequest: Sendable, Equatable {
+    public var method: String
+    /// Absolute URL: `https://host/path?query` or `http://host:port/path`.
+    public var url: String
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// Deadline for this request alone, enforced by the client (not by the transport's own timers).
+    public var timeout: Duration
+
+    public init(method: String = "GET", url: String, headers: [String: String] = [:], body: [UInt8] = [], timeout: Duration = .seconds(5)) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    /// Header names lowercased; repeated headers joined with ", ".
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why a request produced no response. Equality by code.
+public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate var name: String
+        public var description: String { name }
+
+        public static let invalidURL = Code(name: "invalid-url")
+        public static let overrideRefused = Code(name: "override-refused")
+        public static let connectionFailed = Code(name: "connection-failed")
+        public static let timedOut = Code(name: "timed-out")
+        public static let malformedResponse = Code(name: "malformed-response")
+        public static let transportUnavailable = Code(name: "transport-unavailable")
+    }
+
+    public var code: Code
+    public var reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+    public static func == (lhs: HTTPError, rhs: HTTPError) -> Bool { lhs.code == rhs.code }
+}
+
+/// The parts of an absolute http(s) URL that the client needs.
+package struct URLParts: Sendable, Equatable {
+    package var scheme: String
+    package var host: String
+    package var port: Int
+    /// Path and query, starting with `/`.
+    package var target: String
+
+    package init(scheme: String, host: String, port: Int, target: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.target = target
+    }
+
+    package init(parsing url: String) throws(HTTPError) {
+        guard let schemeEnd = url.firstRange(of: "://") else { throw HTTPError(.invalidURL, "'\(url)' is not an absolute URL") }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else {
+            throw HTTPError(.invalidURL, "'\(url)': only http and https URLs are supported")
+        }
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        var target = String(rest[authorityEnd...])
+        if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
+        if target.isEmpty || target.first == "?" { target = "/" + target }
+        if authority.contains("@") { throw HTTPError(.invalidURL, "'\(url)': user information in URLs is not supported") }
+        var port = scheme == "https" ? 443 : 80
+        var host: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw HTTPError(.invalidURL, "'\(url)': unclosed IPv6 literal") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            authority = authority[authority.index(after: close)...]
+            if authority.hasPrefix(":") {
+                guard let value = Int(authority.dropFirst()), (1...65535).contains(value) else { throw HTTPError(.invalidURL, "'\(url)': bad port") }
+                port = value
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else {
+                throw HTTPError(.invalidURL, "'\(url)': bad port")
+            }
+            port = value
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { throw HTTPError(.invalidURL, "'\(url)' has no host") }
+        self.init(scheme: scheme, host: host.lowercased(), port: port, target: target)
+    }
+
+    /// `host` or `host:port` when the port is not the scheme's default.
+    package var authority: String {
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        let defaultPort = scheme == "https" ? 443 : 80
+        return port == defaultPort ? bracketed : "\(bracketed):\(port)"
+    }
+
+    package var url: String { "\(scheme)://\(authority)\(target)" }
+
+    /// 127.0.0.0/8, ::1 or localhost.
+    package var isLoopback: Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}

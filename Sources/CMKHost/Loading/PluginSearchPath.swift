@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("cmk's plugin search needs Glibc or Musl")
+#endif
+
+/// Where provider libraries are looked for, in order.
+///
+/// 1. each directory of `CMK_PLUGIN_PATH` (colon-separated), 2. `<dir of cmk>/../lib/cmk/plugins`
+/// (an installed layout), 3. the directory of `cmk` itself (so `swift build` output works as is).
+package struct PluginSearchPath: Sendable, Equatable {
+    package static let environmentVariable = "CMK_PLUGIN_PATH"
+    /// A provider library's file name starts with this and ends with `.so`.
+    package static let filePrefix = "libcmk-provider-"
+
+    package struct Directory: Sendable, Equatable {
+        package var path: String
+        /// Named by the user (`CMK_PLUGIN_PATH`, config): a missing one is worth a warning.
+        package var explicit: Bool
+    }
+
+    package var directories: [Directory]
+
+    package init(directories: [Directory]) { self.directories = directories }
+
+    package init(pluginPath: String?, executableDirectory: String?) {
+        var directories: [Directory] = []
+        for entry in (pluginPath ?? "").split(separator: ":") where !entry.isEmpty {
+            directories.append(Directory(path: String(entry), explicit: true))
+        }
+        if let executableDirectory {
+            directories.append(Directory(path: normalize("\(executableDirectory)/../lib/cmk/plugins"), explicit: false))
+            directories.append(Directory(path: executableDirectory, explicit: false))
+        }
+        self.directories = directories
+    }
+
+    /// Candidate provider files, in search order, with each directory's problem if it has one.
+    package func candidates() -> (files: [String], problems: [LoadError]) {
+        var files: [String] = []
+        var problems: [LoadError] = []
+        var seenDirectories = Set<String>()
+        for directory in directories {
+            let canonical = realPath(directory.path) ?? directory.path
+            guard seenDirectories.insert(canonical).inserted else { continue }
+            guard let names = listDirectory(directory.path) else {
+                if directory.explicit {
+                    problems.append(LoadError(.missingDirectory, path: directory.path, reason: "plugin directory does not exist or cannot be read (from \(Self.environmentVariable))"))
+                }
+                continue
+            }
+            for name in names.sorted() where name.hasPrefix(Self.filePrefix) && name.hasSuffix(".so") {
+                files.append(directory.path.hasSuffix("/") ? directory.path + name : "\(directory.path)/\(name)")
+            }
+        }
+        return (files, problems)
+    }
+}
+
+/// Resolves `..` and `.` textually (the directory may not exist).
+package func normalize(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") {
+        if part == "." || part.isEmpty { continue }
+        if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+        parts.append(part)
+    }
+    return "/" + parts.joined(separator: "/")
+}
+
+package func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+/// Entry names of a directory, or nil when it cannot be opened.
+package func listDirectory(_ path: String) -> [String]? {
+    guard let directory = opendir(path) else { return nil }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}

@@ -1,0 +1,122 @@
+import CMKCore
+import CMKHost
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("cmk needs Glibc or Musl")
+#endif
+
+/// `cmk`: the thin command line. It parses arguments, asks CMKHost to find and run providers,
+/// and prints; everything cloud-specific lives in the provider libraries.
+@main
+struct CMK {
+    static let version = "0.1.0"
+
+    static func main() async {
+        let status = await run(Array(CommandLine.arguments.dropFirst()), environment: currentEnvironment())
+        exit(status.rawValue)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String]) async -> ExitStatus {
+        let terminal = Terminal(environment: environment)
+        guard let first = arguments.first else {
+            terminal.out(Help.main)
+            return .ready
+        }
+        let rest = arguments.dropFirst()
+        let command: (any Command.Type)?
+        switch first {
+        case "-h", "--help": terminal.out(Help.main); return .ready
+        case "--version": terminal.out("cmk \(version)"); return .ready
+        case "help": return HelpCommand.run(Array(rest), terminal: terminal)
+        default: command = Commands.named(first)
+        }
+        guard let command else {
+            return usageFailure(UsageError("unknown subcommand '\(first)'"), usage: Help.mainUsage, command: nil, terminal: terminal)
+        }
+        let parsed: Arguments
+        do {
+            parsed = try Arguments(rest, flags: command.flags.union(["help"]), options: command.options, acceptsProviderOptions: command.acceptsProviderOptions)
+        } catch {
+            return usageFailure(error, usage: command.usage, command: command.name, terminal: terminal)
+        }
+        if parsed.flags.contains("help") {
+            terminal.out(command.help)
+            return .ready
+        }
+        do {
+            return try await command.run(parsed, context: CommandContext(environment: environment, terminal: terminal))
+        } catch let error as UsageError {
+            return usageFailure(error, usage: command.usage, command: command.name, terminal: terminal)
+        } catch let error as ConfigError {
+            terminal.err("Error: \(error)")
+            return .usage
+        } catch {
+            terminal.err("Error: \(error)")
+            return .failure
+        }
+    }
+
+    static func usageFailure(_ error: UsageError, usage: String, command: String?, terminal: Terminal) -> ExitStatus {
+        terminal.err("Error: \(error.message)")
+        terminal.err("Usage: \(usage)")
+        terminal.err("  See 'cmk \(command.map { "\($0) " } ?? "")--help'.")
+        return .usage
+    }
+}
+
+/// What every subcommand gets.
+struct CommandContext {
+    var environment: [String: String]
+    var terminal: Terminal
+
+    /// Output format: `--output` beats `CMK_OUTPUT` beats the config file; text by default.
+    func outputFormat(_ arguments: Arguments, config: ConfigFile) throws(UsageError) -> OutputFormat {
+        let raw = arguments.values["output"] ?? environment["CMK_OUTPUT"].flatMap { $0.isEmpty ? nil : $0 } ?? config.values["output"] ?? "text"
+        guard let format = OutputFormat(rawValue: raw) else { throw UsageError("output format '\(raw)' is not one of: text, json") }
+        return format
+    }
+
+    /// Starts a session and reports every provider that could not be loaded, one line each.
+    func startSession() throws(ConfigError) -> Session {
+        let session = try Session.start(environment: environment, executableDirectory: executableDirectory())
+        for problem in session.catalog.problems {
+            terminal.err("Warning: skipped \(problem.path): \(problem.reason)")
+        }
+        return session
+    }
+}
+
+enum OutputFormat: String {
+    case text
+    case json
+}
+
+/// A subcommand: one per file under Commands/.
+protocol Command {
+    static var name: String { get }
+    static var usage: String { get }
+    static var help: String { get }
+    static var flags: Set<String> { get }
+    static var options: Set<String> { get }
+    static var acceptsProviderOptions: Bool { get }
+    static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus
+}
+
+extension Command {
+    static var acceptsProviderOptions: Bool { false }
+}
+
+enum Commands {
+    static func named(_ name: String) -> (any Command.Type)? {
+        switch name {
+        case StatusCommand.name: StatusCommand.self
+        case DetectCommand.name: DetectCommand.self
+        case ProvidersCommand.name: ProvidersCommand.self
+        case TicketCommand.name: TicketCommand.self
+        default: nil
+        }
+    }
+}

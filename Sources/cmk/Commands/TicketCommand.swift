@@ -1,0 +1,50 @@
+import CMKCore
+import CMKHost
+
+/// `cmk ticket`: the text to paste into the vendor's CMK support ticket.
+enum TicketCommand: Command {
+    static let name = "ticket"
+    static let usage = "cmk ticket [--provider <name>] [--<provider-option> <value>]"
+    static let flags: Set<String> = ["probe"]
+    static let options: Set<String> = ["provider"]
+    static let acceptsProviderOptions = true
+
+    static let help = """
+        OVERVIEW: Print the text to paste into the vendor's support ticket that asks for CMK to be
+        applied (on Azure: the key identifier URI, the vault and the tenant).
+
+        USAGE: \(usage)
+
+        OPTIONS:
+          --provider <name>    Provider to use; else the detected one.
+          --<option> <value>   A provider's own option, e.g. --key-uri <URI> for Azure.
+          -h, --help           Show help information.
+
+        EXIT STATUS:
+          0 printed; 1 the provider needs no ticket or failed; 3 no platform; 64 usage error.
+        """
+
+    struct Reply: Decodable { var text: String }
+
+    static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
+        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
+        let session = try context.startSession()
+        let selected: SelectedProvider
+        switch try await ProviderSelection.select(arguments, session: session, context: context, format: .text) {
+        case .selected(let value): selected = value
+        case .exit(let status): return status
+        }
+        let request = StatusRequest(platform: selected.detection, options: selected.options)
+        do {
+            let reply = try await selected.provider.request(.ticket, request, as: Reply.self, timeout: .seconds(30))
+            context.terminal.out(reply.text)
+            return .ready
+        } catch where error.providerError?.code == .usage {
+            context.terminal.err("Error: \(error.providerError!.message)")
+            return .usage
+        } catch {
+            context.terminal.err("Error: \(error.providerError?.message ?? error.reason)")
+            return .failure
+        }
+    }
+}
