@@ -8,7 +8,7 @@ import FoundationEssentials
 /// the token PUT hangs (containers with a hop limit of 1).
 struct InstanceMetadata {
     static let origin = "http://169.254.169.254"
-    static let timeout: Duration = .milliseconds(500)
+    static let timeout: Duration = .seconds(1)
 
     let client: HTTPClient
 

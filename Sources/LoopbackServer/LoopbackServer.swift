@@ -13,14 +13,30 @@ import Musl
 /// latency) never delays the others. It only ever listens on loopback.
 public final class LoopbackServer: Sendable {
     public typealias Handler = @Sendable (ServerRequest) async -> ServerResponse
+    public typealias SynchronousHandler = @Sendable (ServerRequest) -> ServerResponse
 
     /// The bound port.
     public let port: Int
     private let listener: Int32
-    private let handler: Handler
+    private let handler: Handling
 
-    /// Binds 127.0.0.1 on `port` (0 picks a free one) and starts serving.
-    public init(port: Int = 0, handler: @escaping Handler) throws(ServerError) {
+    private enum Handling: Sendable {
+        case async(Handler)
+        case synchronous(SynchronousHandler)
+    }
+
+    /// Binds 127.0.0.1 on `port` (0 picks a free one) and serves with an async handler.
+    public convenience init(port: Int = 0, handler: @escaping Handler) throws(ServerError) {
+        try self.init(port: port, handling: .async(handler))
+    }
+
+    /// Serves with a handler that runs on the connection's own thread and needs no task executor:
+    /// for fakes inside a test process, whose cooperative pool may be busy with other tests.
+    public convenience init(port: Int = 0, respond: @escaping SynchronousHandler) throws(ServerError) {
+        try self.init(port: port, handling: .synchronous(respond))
+    }
+
+    private init(port: Int, handling: Handling) throws(ServerError) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
         var reuse: Int32 = 1
@@ -44,7 +60,7 @@ public final class LoopbackServer: Sendable {
         }
         self.port = Int(UInt16(bigEndian: actual.sin_port))
         self.listener = descriptor
-        self.handler = handler
+        self.handler = handling
         startThread { [self] in acceptLoop() }
     }
 
@@ -71,7 +87,11 @@ public final class LoopbackServer: Sendable {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard let request = readRequest(connection) else { return }
-        let response = waitFor { [handler] in await handler(request) }
+        let response: ServerResponse
+        switch handler {
+        case .async(let handler): response = waitFor { await handler(request) }
+        case .synchronous(let respond): response = respond(request)
+        }
         var head = "HTTP/1.1 \(response.status) \(reasonPhrase(response.status))\r\n"
         var headers = response.headers
         if response.closeWithoutReply { return }

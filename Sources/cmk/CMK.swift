@@ -53,6 +53,9 @@ struct CMK {
         } catch let error as ConfigError {
             terminal.err("Error: \(error)")
             return .usage
+        } catch let error as HTTPError where error.code == .overrideRefused {
+            terminal.err("Error: \(error)")
+            return .usage
         } catch {
             terminal.err("Error: \(error)")
             return .failure
@@ -80,7 +83,9 @@ struct CommandContext {
     }
 
     /// Starts a session and reports every provider that could not be loaded, one line each.
-    func startSession() throws(ConfigError) -> Session {
+    func startSession() throws -> Session {
+        // A bad override is refused before any provider could act on it.
+        _ = try HTTPClient(environment: environment)
         let session = try Session.start(environment: environment, executableDirectory: executableDirectory())
         for problem in session.catalog.problems {
             terminal.err("Warning: skipped \(problem.path): \(problem.reason)")

@@ -37,7 +37,8 @@ package struct ErrorReply: Codable, Sendable {
 /// Encodes a request: the operation's payload with `op` added.
 package func encodeWireRequest<Payload: Encodable>(_ op: WireOperation, _ payload: Payload?) throws -> [UInt8] {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    // Compact, sorted, unescaped slashes: C providers may look for `"op":"status"` or a path as is.
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return Array(try encoder.encode(FlatRequest(op: op, payload: payload)))
 }
 

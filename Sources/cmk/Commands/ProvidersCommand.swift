@@ -4,7 +4,7 @@ import CMKHost
 /// `cmk providers`: what is installed, where it was found, and what could not be loaded.
 enum ProvidersCommand: Command {
     static let name = "providers"
-    static let usage = "cmk providers [--output text|json]"
+    static let usage = "cmk providers [verify <path>] [--output text|json]"
     static let flags: Set<String> = []
     static let options: Set<String> = ["output"]
 
@@ -16,6 +16,8 @@ enum ProvidersCommand: Command {
           2. <directory of cmk>/../lib/cmk/plugins,
           3. the directory of cmk itself.
         When two libraries claim the same provider name, the first on the path wins.
+        'cmk providers verify <path>' runs the conformance suite on one library (docs/plugin-abi.md)
+        and exits 0 only when every check passes.
 
         USAGE: \(usage)
 
@@ -42,6 +44,7 @@ enum ProvidersCommand: Command {
     }
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
+        if arguments.positionals.first == "verify" { return try await VerifyCommand.run(arguments, context: context) }
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
         let session = try Session.start(environment: context.environment, executableDirectory: executableDirectory())
         let format = try context.outputFormat(arguments, config: session.config)

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+/// What a run of the built `cmk` printed and returned.
+struct CMKResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// stdout decoded as a JSON object.
+    func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("stdout is not a JSON object: \(stdout)")
+        }
+        return object
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Paths of the build and the repository, as the tests see them.
+enum TestPaths {
+    /// The directory holding `cmk` and the provider libraries: tests run inside
+    /// `…/debug/cmkPackageTests.xctest`, whose executable sits in the products directory.
+    static let products: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (executable as NSString).deletingLastPathComponent
+    }()
+
+    static var cmk: String { "\(products)/cmk" }
+
+    /// The repository root, from this file's path.
+    static let repository: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static func fixtureRoot(_ name: String) -> String { "\(repository)/Tests/Fixtures/sys/\(name)" }
+}
+
+/// A fresh temporary directory, removed by the caller with `cleanUp`.
+struct TemporaryDirectory {
+    let path: String
+
+    init(_ prefix: String = "cmk-test") throws {
+        path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Plugin directories must not be group- or world-writable (trust checks).
+        chmod(path, 0o755)
+    }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    func write(_ name: String, _ text: String) throws {
+        let target = file(name)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: target, atomically: true, encoding: .utf8)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The environment every cmk run starts from: nothing of the machine's (these machines set
+/// `AWS_CA_BUNDLE` and friends), a private HOME, and an endpoint override on a closed loopback
+/// port so that no request can ever leave the machine.
+let closedLoopbackOrigin = "http://127.0.0.1:9"
+
+/// Runs the built `cmk` with a scrubbed environment plus `environment`.
+///
+/// `sysRoot` defaults to an empty tree (a container: no DMI files), so detection sees nothing
+/// unless a test gives it a fixture. Waiting is asynchronous: a test that blocked a thread of the
+/// cooperative pool would starve the loopback fakes that cmk is talking to.
+func runCMK(
+    _ arguments: [String],
+    environment: [String: String] = [:],
+    sysRoot: String? = nil,
+    executable: String = TestPaths.cmk,
+    timeout: Duration = .seconds(60)
+) async throws -> CMKResult {
+    let home = try TemporaryDirectory("cmk-home")
+    defer { home.cleanUp() }
+    var base: [String: String] = [
+        "PATH": "/usr/bin:/bin",
+        "HOME": home.path,
+        "CMK_ENDPOINT_OVERRIDE": closedLoopbackOrigin,
+        "CMK_SYS_ROOT": sysRoot ?? home.file("empty-root"),
+    ]
+    base.merge(environment) { _, given in given }
+    return try await runProcess(executable, arguments, environment: base.filter { !$0.value.isEmpty }, timeout: timeout)
+}
+
+/// Runs a program and collects its output without blocking the cooperative pool.
+///
+/// The waiting happens on threads of its own: on Linux, DispatchQueue.global() shares the
+/// CPU-sized pool with Swift concurrency, and blocking it starves the loopback fakes.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)) async throws -> CMKResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    let outData = ReadBox()
+    let errData = ReadBox()
+    let finished: Bool = try await withCheckedThrowingContinuation { continuation in
+        let group = DispatchGroup()
+        do {
+            try process.run()
+        } catch {
+            continuation.resume(throwing: error)
+            return
+        }
+        // Read both pipes while the process runs, so a large output cannot block it.
+        for (pipe, box) in [(output, outData), (errors, errData)] {
+            group.enter()
+            Thread.detachNewThread {
+                box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }
+        }
+        let (seconds, _) = timeout.components
+        Thread.detachNewThread {
+            let inTime = group.wait(timeout: .now() + .seconds(Int(seconds))) == .success
+            if !inTime {
+                process.terminate()
+                group.wait()
+            }
+            process.waitUntilExit()
+            continuation.resume(returning: inTime)
+        }
+    }
+    guard finished else { throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
+    return CMKResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData.data, as: UTF8.self),
+        stderr: String(decoding: errData.data, as: UTF8.self)
+    )
+}
+
+private final class ReadBox: @unchecked Sendable {  // written by one reader before group.leave(), read after wait()
+    var data = Data()
+}
+
+/// Compiles a C provider with `cc` into `directory` and returns the library's path.
+func buildCProvider(named fileName: String, source: String, in directory: TemporaryDirectory, extraFlags: [String] = []) async throws -> String {
+    let sourcePath = directory.file("\(fileName).c")
+    try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
+    let output = directory.file(fileName)
+    let include = "\(TestPaths.repository)/Sources/CMKPluginABI/include"
+    let result = try await runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-O1", "-I", include, "-o", output, sourcePath] + extraFlags)
+    guard result.status == 0 else { throw TestFailure("cc failed for \(fileName): \(result.stderr)") }
+    chmod(output, 0o755)
+    return output
+}
