@@ -15,6 +15,8 @@ struct CMK {
     static let version = "0.1.0"
 
     static func main() async {
+        // A worker that exits before reading its request must not take cmk down with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let status = await run(Array(CommandLine.arguments.dropFirst()), environment: currentEnvironment())
         exit(status.rawValue)
     }
@@ -31,6 +33,7 @@ struct CMK {
         case "-h", "--help": terminal.out(Help.main); return .ready
         case "--version": terminal.out("cmk \(version)"); return .ready
         case "help": return HelpCommand.run(Array(rest), terminal: terminal)
+        case IsolatedChannel.workerCommand: return await WorkerCommand.run(Array(rest))
         default: command = Commands.named(first)
         }
         guard let command else {
@@ -83,10 +86,11 @@ struct CommandContext {
     }
 
     /// Starts a session and reports every provider that could not be loaded, one line each.
-    func startSession() throws -> Session {
+    func startSession(_ arguments: Arguments, reportProblems: Bool = true) async throws -> Session {
         // A bad override is refused before any provider could act on it.
         _ = try HTTPClient(environment: environment)
-        let session = try Session.start(environment: environment, executableDirectory: executableDirectory())
+        let session = try await Session.start(environment: environment, isolateFlag: arguments.flags.contains("isolate"))
+        guard reportProblems else { return session }
         for problem in session.catalog.problems {
             terminal.err("Warning: skipped \(problem.path): \(problem.reason)")
         }

@@ -80,12 +80,13 @@ struct LoadFailureTests {
 
     @Test("deleting a provider's library removes it: cmk never links a provider")
     func providerDisappearsWithItsFile() async throws {
-        let install = try TemporaryDirectory("cmk-install")
+        // A hard link of cmk alone in a directory finds only the providers beside it. (A copy
+        // would be open for writing while other tests fork, and exec would fail: ETXTBSY.)
+        let install = try TemporaryDirectory(inside: "\(TestPaths.products)/..", "cmk-install")
         defer { install.cleanUp() }
-        // A copy of cmk alone in a directory finds only the providers beside it.
         let cmk = install.file("cmk")
-        try FileManager.default.copyItem(atPath: TestPaths.cmk, toPath: cmk)
-        try FileManager.default.copyItem(atPath: "\(TestPaths.products)/libcmk-provider-aws.so", toPath: install.file("libcmk-provider-aws.so"))
+        try FileManager.default.linkItem(atPath: TestPaths.cmk, toPath: cmk)
+        try FileManager.default.linkItem(atPath: "\(TestPaths.products)/libcmk-provider-aws.so", toPath: install.file("libcmk-provider-aws.so"))
         let before = try await runCMK(["providers"], executable: cmk)
         #expect(before.stdout.contains("aws "))
         try FileManager.default.removeItem(atPath: install.file("libcmk-provider-aws.so"))

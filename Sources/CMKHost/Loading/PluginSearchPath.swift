@@ -38,7 +38,9 @@ package struct PluginSearchPath: Sendable, Equatable {
     }
 
     /// Candidate provider files, in search order, with each directory's problem if it has one.
-    package func candidates() -> (files: [String], problems: [LoadError]) {
+    ///
+    /// A directory that `trust` refuses contributes no files, only its one-line reason.
+    package func candidates(trust: TrustPolicy? = nil) -> (files: [String], problems: [LoadError]) {
         var files: [String] = []
         var problems: [LoadError] = []
         var seenDirectories = Set<String>()
@@ -49,6 +51,10 @@ package struct PluginSearchPath: Sendable, Equatable {
                 if directory.explicit {
                     problems.append(LoadError(.missingDirectory, path: directory.path, reason: "plugin directory does not exist or cannot be read (from \(Self.environmentVariable))"))
                 }
+                continue
+            }
+            if let refusal = trust?.checkDirectory(directory.path) {
+                problems.append(refusal)
                 continue
             }
             for name in names.sorted() where name.hasPrefix(Self.filePrefix) && name.hasSuffix(".so") {

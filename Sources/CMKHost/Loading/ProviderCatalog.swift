@@ -12,18 +12,25 @@ package struct ProviderCatalog: Sendable {
     /// Finds and loads every provider; the first library on the path wins a name.
     package static func discover(
         searchPath: PluginSearchPath,
-        load: (String) -> Result<LoadedProvider, LoadError> = ProviderLoader.load
-    ) -> ProviderCatalog {
-        let (files, directoryProblems) = searchPath.candidates()
+        trust: TrustPolicy?,
+        load: (String) async -> Result<LoadedProvider, LoadError> = ProviderLoader.load
+    ) async -> ProviderCatalog {
+        let (files, directoryProblems) = searchPath.candidates(trust: trust)
         var providers: [LoadedProvider] = []
         var problems = directoryProblems
         var seenFiles = Set<String>()
         for file in files {
             // The same file reached through two directories (a symlink, a repeated entry) is one provider.
             guard seenFiles.insert(realPath(file) ?? file).inserted else { continue }
-            switch load(file) {
+            if let refusal = trust?.checkFile(file) {
+                problems.append(refusal)
+                continue
+            }
+            switch await load(file) {
             case .success(let provider):
-                if let first = providers.first(where: { $0.name == provider.name }) {
+                if let refusal = trust?.checkLoaded(name: provider.name, path: file) {
+                    problems.append(refusal)
+                } else if let first = providers.first(where: { $0.name == provider.name }) {
                     problems.append(
                         LoadError(.duplicateName, path: file, reason: "also claims provider '\(provider.name)', already loaded from \(first.path) (the first on the path wins)")
                     )

@@ -12,12 +12,24 @@ package struct Session: Sendable {
         self.catalog = catalog
     }
 
-    /// Reads the config and discovers the providers.
-    package static func start(environment: [String: String], executableDirectory: String?) throws(ConfigError) -> Session {
+    /// Reads the config and discovers the providers, in process or each in its own worker.
+    ///
+    /// Isolation: `isolateFlag` (`--isolate`) beats `CMK_ISOLATE`, which beats `isolate =` in the config.
+    package static func start(environment: [String: String], isolateFlag: Bool = false) async throws(ConfigError) -> Session {
         let config = try ConfigFile.load(environment: environment)
         let paths = [environment[PluginSearchPath.environmentVariable], config.values["plugin-path"]].compactMap { $0 }
-        let searchPath = PluginSearchPath(pluginPath: paths.joined(separator: ":"), executableDirectory: executableDirectory)
-        return Session(environment: environment, config: config, catalog: ProviderCatalog.discover(searchPath: searchPath))
+        let searchPath = PluginSearchPath(pluginPath: paths.joined(separator: ":"), executableDirectory: executableDirectory())
+        let trust = TrustPolicy(pins: config.sections["pins"] ?? [:])
+        let isolate = isolateFlag || isTrue(environment["CMK_ISOLATE"] ?? config.values["isolate"])
+        let catalog: ProviderCatalog
+        if isolate, let executable = executablePath() {
+            catalog = await ProviderCatalog.discover(searchPath: searchPath, trust: trust) { library in
+                await IsolatedChannel.load(library, executable: executable, environment: environment)
+            }
+        } else {
+            catalog = await ProviderCatalog.discover(searchPath: searchPath, trust: trust)
+        }
+        return Session(environment: environment, config: config, catalog: catalog)
     }
 
     /// The provider named on the command line, in `CMK_PROVIDER` or in the config, with where it came from.
@@ -93,6 +105,11 @@ package struct Session: Sendable {
         }
         return values
     }
+}
+
+private func isTrue(_ value: String?) -> Bool {
+    guard let value = value?.lowercased() else { return false }
+    return ["1", "true", "yes", "on"].contains(value)
 }
 
 /// An empty payload (`{"op": "describe"}`).

@@ -5,7 +5,7 @@ import CMKHost
 enum DetectCommand: Command {
     static let name = "detect"
     static let usage = "cmk detect [--provider <name>] [--probe] [--output text|json]"
-    static let flags: Set<String> = ["probe"]
+    static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider", "output"]
 
     static let help = """
@@ -24,6 +24,7 @@ enum DetectCommand: Command {
         OPTIONS:
           --provider <name>   Report this provider's verdict as the choice.
           --probe             Also ask instance metadata when there is no local signal.
+          --isolate           Run each provider in a worker process (see 'cmk help status').
           --output <format>   text (default) or json.
           -h, --help          Show help information.
 
@@ -42,7 +43,7 @@ enum DetectCommand: Command {
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
-        let session = try context.startSession()
+        let session = try await context.startSession(arguments)
         let format = try context.outputFormat(arguments, config: session.config)
         let terminal = context.terminal
         let probe = arguments.flags.contains("probe")

@@ -5,7 +5,7 @@ import CMKHost
 enum StatusCommand: Command {
     static let name = "status"
     static let usage = "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--<provider-option> <value>]"
-    static let flags: Set<String> = ["probe"]
+    static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider", "output", "timeout"]
     static let acceptsProviderOptions = true
 
@@ -25,6 +25,9 @@ enum StatusCommand: Command {
           --output <format>      text (default) or json.
           --timeout <seconds>    Deadline for the whole run (default 30).
           --probe                Let detection ask instance metadata even without a local signal.
+          --isolate              Run providers in worker processes: a provider that crashes or
+                                 hangs becomes an error (exit 1), not a dead or stuck cmk. Also
+                                 CMK_ISOLATE=1 or 'isolate = true' in the config.
           --<option> <value>     A provider's own option; for Azure: --key-uri <URI> (or
                                  CMK_AZURE_KEY_URI, or 'key-uri =' under [azure] in the config),
                                  --vault-resource-id <ID>, --credential <kind>.
@@ -44,7 +47,7 @@ enum StatusCommand: Command {
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
-        let session = try context.startSession()
+        let session = try await context.startSession(arguments)
         let format = try context.outputFormat(arguments, config: session.config)
         let deadline = try runDeadline(arguments)
         let selected: SelectedProvider

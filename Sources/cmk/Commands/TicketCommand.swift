@@ -5,7 +5,7 @@ import CMKHost
 enum TicketCommand: Command {
     static let name = "ticket"
     static let usage = "cmk ticket [--provider <name>] [--<provider-option> <value>]"
-    static let flags: Set<String> = ["probe"]
+    static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider"]
     static let acceptsProviderOptions = true
 
@@ -17,6 +17,7 @@ enum TicketCommand: Command {
 
         OPTIONS:
           --provider <name>    Provider to use; else the detected one.
+          --isolate            Run the provider in a worker process.
           --<option> <value>   A provider's own option, e.g. --key-uri <URI> for Azure.
           -h, --help           Show help information.
 
@@ -28,7 +29,7 @@ enum TicketCommand: Command {
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
         guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
-        let session = try context.startSession()
+        let session = try await context.startSession(arguments)
         let selected: SelectedProvider
         switch try await ProviderSelection.select(arguments, session: session, context: context, format: .text) {
         case .selected(let value): selected = value

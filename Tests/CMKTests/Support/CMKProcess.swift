@@ -47,7 +47,12 @@ struct TemporaryDirectory {
     let path: String
 
     init(_ prefix: String = "cmk-test") throws {
-        path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+        try self.init(inside: NSTemporaryDirectory(), prefix)
+    }
+
+    /// A directory under `parent`, e.g. on the build's file system so that hard links work.
+    init(inside parent: String, _ prefix: String) throws {
+        path = "\(parent)/\(prefix)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         // Plugin directories must not be group- or world-writable (trust checks).
         chmod(path, 0o755)
