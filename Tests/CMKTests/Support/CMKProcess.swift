@@ -52,7 +52,7 @@ struct TemporaryDirectory {
 
     /// A directory under `parent`, e.g. on the build's file system so that hard links work.
     init(inside parent: String, _ prefix: String) throws {
-        path = "\(parent)/\(prefix)-\(UUID().uuidString)"
+        path = URL(fileURLWithPath: "\(parent)/\(prefix)-\(UUID().uuidString)").standardized.path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         // Plugin directories must not be group- or world-writable (trust checks).
         chmod(path, 0o755)

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Start-up cost of cmk, as ratios to a floor measured in the same run.
+
+The floor is a Swift hello world that encodes JSON with FoundationEssentials, built here with
+`swiftc -O`. Every case runs the release build of cmk as a fresh process; wall time is taken
+around fork/exec/wait, peak memory (max RSS) from wait4's rusage of that very child.
+Nothing leaves the machine: every case runs with CMK_ENDPOINT_OVERRIDE on loopback.
+
+    python3 bench/bench.py [--runs 40] [--no-build]
+"""
+import argparse
+import http.server
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, ".build", "release")
+
+FLOOR_SOURCE = """
+import FoundationEssentials
+struct Greeting: Codable { var text: String; var count: Int }
+let data = try! JSONEncoder().encode(Greeting(text: "hello", count: 1))
+let back = try! JSONDecoder().decode(Greeting.self, from: data)
+print(String(decoding: data, as: UTF8.self), back.count)
+"""
+
+
+class FakeIMDS(http.server.BaseHTTPRequestHandler):
+    """IMDSv2 as the AWS provider sees it through the endpoint override."""
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body=b""):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_PUT(self):
+        self._send(200, b"TOKEN") if self.path.endswith("/latest/api/token") else self._send(404)
+
+    def do_GET(self):
+        if self.path.endswith("/instance-identity/document") and self.headers.get("X-aws-ec2-metadata-token") == "TOKEN":
+            self._send(200, json.dumps({"accountId": "123456789012", "region": "eu-west-1"}).encode())
+        else:
+            self._send(401)
+
+
+def serve(handler):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, "http://127.0.0.1:%d" % server.server_address[1]
+
+
+def run_once(argv, env):
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = (time.perf_counter() - start) * 1000
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure(name, argv, env, runs):
+    for _ in range(3):  # warm the page cache
+        run_once(argv, env)
+    times, rss, codes = [], [], set()
+    for _ in range(runs):
+        elapsed, peak, code = run_once(argv, env)
+        times.append(elapsed)
+        rss.append(peak)
+        codes.add(code)
+    return {"name": name, "min": min(times), "median": statistics.median(times), "rss": max(rss), "exit": sorted(codes)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--no-build", action="store_true", help="use the existing release build")
+    args = parser.parse_args()
+
+    if not args.no_build:
+        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    work = tempfile.mkdtemp(prefix="cmk-bench-")
+    floor = os.path.join(work, "floor")
+    with open(floor + ".swift", "w") as source:
+        source.write(FLOOR_SOURCE)
+    subprocess.run(["swiftc", "-O", "-o", floor, floor + ".swift"], check=True)
+    empty_root = os.path.join(work, "empty-root")
+    os.mkdir(empty_root)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: a closed loopback port
+    closed_origin = "http://127.0.0.1:%d" % closed.getsockname()[1]
+    imds, imds_origin = serve(FakeIMDS)
+
+    base = {"PATH": "/usr/bin:/bin", "HOME": work, "CMK_SYS_ROOT": empty_root, "CMK_ENDPOINT_OVERRIDE": closed_origin}
+    cmk = os.path.join(RELEASE, "cmk")
+    ec2 = dict(base, CMK_SYS_ROOT=os.path.join(ROOT, "Tests/Fixtures/sys/ec2-nitro"), CMK_ENDPOINT_OVERRIDE=imds_origin)
+    cases = [
+        ("floor: hello world + FoundationEssentials JSON", [floor], base),
+        ("cmk status, off-cloud (empty CMK_SYS_ROOT)", [cmk, "status"], base),
+        ("cmk detect, off-cloud", [cmk, "detect"], base),
+        ("cmk status, EC2 fixture + loopback IMDSv2", [cmk, "status"], ec2),
+    ]
+    azure = os.path.join(os.path.dirname(os.path.abspath(__file__)), "azure_case.py")
+    extra = []
+    if os.path.exists(azure):
+        sys.path.insert(0, os.path.dirname(azure))
+        import azure_case  # the Azure emulator case, when the Azure provider is built
+
+        extra = azure_case.cases(RELEASE, base, work)
+    results = [measure(name, argv, env, args.runs) for name, argv, env in cases + [(n, a, e) for n, a, e, _ in extra]]
+    floor_median = results[0]["median"]
+    print("cmk start-up, %d runs each, release build (%s)" % (args.runs, time.strftime("%Y-%m-%d")))
+    print("%-52s %8s %8s %8s %8s %6s" % ("case", "min ms", "med ms", "x floor", "maxRSS", "exit"))
+    for result in results:
+        print("%-52s %8.1f %8.1f %8.2f %6.1fMB %6s" % (
+            result["name"], result["min"], result["median"], result["median"] / floor_median, result["rss"],
+            ",".join(map(str, result["exit"]))))
+    for _, _, _, cleanup in extra:
+        cleanup()
+    imds.shutdown()
+
+
+if __name__ == "__main__":
+    main()
