@@ -133,7 +133,8 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
         Thread.detachNewThread {
             let inTime = group.wait(timeout: .now() + .seconds(Int(seconds))) == .success
             if !inTime {
-                process.terminate()
+                // SIGKILL: the test runner's threads block signals, and children inherit the mask.
+                kill(process.processIdentifier, SIGKILL)
                 group.wait()
             }
             process.waitUntilExit()

@@ -1,0 +1,78 @@
+/// Azure Resource Manager reads: locate the vault, read it, its key, its keys, its role assignments.
+struct ARMClient: Sendable {
+    let api: AuthorizedJSON
+    var cloud: AzureCloud { api.cloud }
+    private var base: String { "https://\(cloud.managementHost)" }
+
+    private func list<Item: Decodable & Sendable>(_ type: Item.Type, _ url: String) async -> Result<[Item], CallFailure>
+    {
+        await api.all(url, resource: cloud.managementResource, audience: .management) { [api, cloud] url in
+            await api.get(ARMList<Item>.self, url, resource: cloud.managementResource, audience: .management)
+                .map { (items: $0.value, next: $0.nextLink) }
+        }
+    }
+
+    /// Finds the vault named in the key identifier in every subscription the identity can read.
+    ///
+    /// One call for the subscriptions, then one per subscription, all at once: the vault URI
+    /// alone does not say where the vault lives. Nil when no subscription has it.
+    func locate(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
+        let subscriptions: [ARMSubscription]
+        switch await list(ARMSubscription.self, "\(base)/subscriptions?api-version=2022-12-01") {
+        case .success(let value): subscriptions = value
+        case .failure(let failure): return .failure(failure)
+        }
+        let filter = PercentEncoding.encode("resourceType eq '\(key.resourceType)' and name eq '\(key.vaultName)'")
+        return await withTaskGroup(of: Result<[ARMResource], CallFailure>.self) { group in
+            for subscription in subscriptions {
+                let url =
+                    "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))/resources"
+                    + "?$filter=\(filter)&api-version=2021-04-01"
+                group.addTask { await list(ARMResource.self, url) }
+            }
+            var failures: [CallFailure] = []
+            for await result in group {
+                switch result {
+                case .success(let resources):
+                    if let found = resources.lazy.compactMap({ VaultResourceID($0.id) }).first(where: {
+                        $0.name.lowercased() == key.vaultName
+                    }) {
+                        group.cancelAll()
+                        return .success(found)
+                    }
+                case .failure(let failure):
+                    failures.append(failure)
+                }
+            }
+            // Not found anywhere readable; a subscription that failed might have held it.
+            if let failure = failures.first { return .failure(failure) }
+            return .success(nil)
+        }
+    }
+
+    func vault(_ id: VaultResourceID) async -> Result<ARMVault, CallFailure> {
+        await api.get(
+            ARMVault.self, "\(base)\(id.path)?api-version=2023-07-01", resource: cloud.managementResource,
+            audience: .management)
+    }
+
+    func key(_ id: VaultResourceID, name: String) async -> Result<ARMKey, CallFailure> {
+        await api.get(
+            ARMKey.self, "\(base)\(id.path)/keys/\(name)?api-version=2023-07-01", resource: cloud.managementResource,
+            audience: .management)
+    }
+
+    func keyNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
+        await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=2023-07-01").map { $0.map(\.name) }
+    }
+
+    /// Assignments for `principalID` at the vault, above it and below it (its keys), all pages.
+    func roleAssignments(_ id: VaultResourceID, principalID: String) async -> Result<[RoleAssignment], CallFailure> {
+        let filter = PercentEncoding.encode("principalId eq '\(principalID)'")
+        return await list(
+            RoleAssignment.self,
+            "\(base)\(id.path)/providers/Microsoft.Authorization/roleAssignments"
+                + "?api-version=2022-04-01&$filter=\(filter)"
+        )
+    }
+}

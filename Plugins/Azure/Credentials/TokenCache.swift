@@ -1,0 +1,42 @@
+/// Signs in once per audience for the whole run, each audience in parallel.
+///
+/// The first caller for a resource starts the sign-in; later callers await the same task. The
+/// chain is walked per audience: an unavailable credential passes to the next, a failing one stops.
+actor TokenCache {
+    private let chain: CredentialChain
+    private let http: AzureHTTP
+    private var tasks: [String: Task<Result<AccessToken, CallFailure>, Never>] = [:]
+    /// The credentials that produced a token, in the order they did.
+    private var used: [String] = []
+
+    init(chain: CredentialChain, http: AzureHTTP) {
+        self.chain = chain
+        self.http = http
+    }
+
+    func token(for resource: String) async -> Result<AccessToken, CallFailure> {
+        if let task = tasks[resource] { return await task.value }
+        let task = Task { await signIn(resource) }
+        tasks[resource] = task
+        return await task.value
+    }
+
+    /// What the report's `credential` line says.
+    func credentialName() -> String? { used.isEmpty ? nil : used.joined(separator: ", ") }
+
+    private func signIn(_ resource: String) async -> Result<AccessToken, CallFailure> {
+        var reasons: [String] = []
+        for credential in chain.candidates {
+            switch await credential.token(for: resource, http: http) {
+            case .success(let token):
+                if !used.contains(credential.name) { used.append(credential.name) }
+                return .success(token)
+            case .failure(let failure) where failure.code == .unavailable:
+                reasons.append(failure.reason)
+            case .failure(let failure):
+                return .failure(failure)
+            }
+        }
+        return .failure(CallFailure(.unavailable, "no credential worked: " + reasons.joined(separator: "; ")))
+    }
+}

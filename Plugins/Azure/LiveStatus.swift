@@ -1,0 +1,144 @@
+import FoundationEssentials
+
+/// The signed-in part of `cmk status`: every call as early as its inputs allow, all at once.
+///
+/// The longest chain decides the wall time: sign-in → subscriptions → resources → vault and role
+/// assignments (four round trips; three with `--vault-resource-id`). The key, the key list, the
+/// service principal and the user's roles all fit inside it. Each future is a `Task` awaited by
+/// whoever needs it, so nothing waits for a call it does not depend on.
+struct LiveStatus: Sendable {
+    let key: KeyIdentifier?
+    let vaultID: VaultResourceID?
+    let tokens: TokenCache
+    let http: AzureHTTP
+    let cloud: AzureCloud
+
+    /// What the calls found; each part fails on its own.
+    struct Findings: Sendable {
+        var tenant: String?
+        var servicePrincipal: Result<ServicePrincipal?, CallFailure>
+        var admin: Result<AdminRoleCheck.Identity, CallFailure>
+        /// Nil without a key identifier.
+        var vault: Vault?
+
+        struct Vault: Sendable {
+            var id: VaultResourceID?
+            var properties: Result<ARMVault, CallFailure>
+            var key: Result<KeyFacts, CallFailure>
+            var keyNames: Result<[String], CallFailure>
+            var roles: Result<[RoleAssignment], CallFailure>
+        }
+    }
+
+    func run(challenge: Task<Result<BearerChallenge, CallFailure>, Never>?) async -> Findings {
+        let api = AuthorizedJSON(http: http, tokens: tokens, cloud: cloud)
+        let graph = GraphClient(api: api)
+        let arm = ARMClient(api: api)
+        let tokens = tokens
+        let cloud = cloud
+
+        let armToken = Task { await tokens.token(for: cloud.managementResource) }
+        let principal = Task { await graph.servicePrincipal(appID: VendorApp.applicationID) }
+        let admin = Task { await Self.identity(graph: graph, tokens: tokens) }
+        var vault: Findings.Vault?
+        if let key, let challenge {
+            vault = await vaultFindings(key, challenge: challenge, arm: arm, api: api, principal: principal)
+        }
+        let tenant = (try? await armToken.value.get())?.claims?.tid
+        return Findings(
+            tenant: tenant, servicePrincipal: await principal.value, admin: await admin.value, vault: vault)
+    }
+
+    private func vaultFindings(
+        _ key: KeyIdentifier, challenge: Task<Result<BearerChallenge, CallFailure>, Never>, arm: ARMClient,
+        api: AuthorizedJSON, principal: Task<Result<ServicePrincipal?, CallFailure>, Never>
+    ) async -> Findings.Vault {
+        let keyVault = KeyVaultClient(api: api, key: key)
+        let tokens = tokens
+        // Signing in for the expected audience overlaps the challenge; the token is only sent
+        // once the challenge has been verified, and a different audience gets its own sign-in.
+        let expected = key.store == .vault ? cloud.vaultResource : cloud.managedHSMResource
+        let vaultToken = Task { _ = await tokens.token(for: expected) }
+        let given = vaultID
+        let located = Task { () -> Result<VaultResourceID?, CallFailure> in
+            if let given { return .success(given) }
+            return await arm.locate(key)
+        }
+        let dataKey = Task { () -> Result<KeyFacts, CallFailure> in
+            await challenge.value.asyncFlatMap { await keyVault.read($0) }.map(KeyFacts.init)
+        }
+        let dataNames = Task { await challenge.value.asyncFlatMap { await keyVault.keyNames($0) } }
+        let properties = Task { await Self.withVault(located) { await arm.vault($0) } }
+        let roles = Task { () -> Result<[RoleAssignment], CallFailure> in
+            switch await principal.value {
+            case .success(let found?):
+                return await Self.withVault(located) { await arm.roleAssignments($0, principalID: found.id) }
+            case .success(nil):
+                return .success([])
+            case .failure(let failure):
+                return .failure(failure)
+            }
+        }
+        // A principal that may not use the data plane (403) can often still read ARM: fall back.
+        var keyFacts = await dataKey.value
+        if case .failure(let failure) = keyFacts, failure.status == 403 {
+            keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
+        }
+        var keyNames = await dataNames.value
+        if case .failure(let failure) = keyNames, failure.status == 403 {
+            keyNames = await Self.withVault(located) { await arm.keyNames($0) }
+        }
+        _ = await vaultToken.value
+        return Findings.Vault(
+            id: try? await located.value.get(), properties: await properties.value, key: keyFacts, keyNames: keyNames,
+            roles: await roles.value)
+    }
+
+    /// Runs `body` on the located vault; a vault that was not found is a failure saying so.
+    private static func withVault<Value>(
+        _ located: Task<Result<VaultResourceID?, CallFailure>, Never>,
+        _ body: (VaultResourceID) async -> Result<Value, CallFailure>
+    ) async -> Result<Value, CallFailure> {
+        switch await located.value {
+        case .success(let id?):
+            return await body(id)
+        case .success(nil):
+            return .failure(
+                CallFailure(
+                    .status,
+                    "the vault was not found in the subscriptions this identity can read "
+                        + "(give --vault-resource-id, or grant Reader on its subscription)"))
+        case .failure(let failure):
+            return .failure(CallFailure(failure.code, "cannot locate the vault: \(failure.reason)"))
+        }
+    }
+
+    /// A person or an application, from the Graph token's claims; a person's directory roles.
+    private static func identity(
+        graph: GraphClient, tokens: TokenCache
+    ) async
+        -> Result<AdminRoleCheck.Identity, CallFailure>
+    {
+        let token: AccessToken
+        switch await tokens.token(for: graph.cloud.graphResource) {
+        case .success(let value): token = value
+        case .failure(let failure): return .failure(failure)
+        }
+        if token.claims?.isApplication ?? true { return .success(.application) }
+        return await graph.myDirectoryRoles().map { .user(roles: $0) }
+    }
+}
+
+extension Result where Failure == CallFailure {
+    /// `flatMap` for an async transform.
+    func asyncFlatMap<NewSuccess>(
+        _ transform: (Success) async -> Result<NewSuccess, CallFailure>
+    ) async
+        -> Result<NewSuccess, CallFailure>
+    {
+        switch self {
+        case .success(let value): await transform(value)
+        case .failure(let failure): .failure(failure)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// Azure Resource Manager shapes, as in the REST API specification examples.
+struct ARMList<Item: Decodable & Sendable>: Decodable, Sendable {
+    var value: [Item]
+    var nextLink: String?
+}
+
+struct ARMSubscription: Decodable, Sendable {
+    var subscriptionId: String
+}
+
+struct ARMResource: Decodable, Sendable {
+    var id: String
+}
+
+/// `Microsoft.KeyVault/vaults/{v}`. A missing field means "default or unknown", never false.
+struct ARMVault: Decodable, Sendable {
+    struct Properties: Decodable, Sendable {
+        var enableSoftDelete: Bool?
+        var enablePurgeProtection: Bool?
+        var enableRbacAuthorization: Bool?
+        var accessPolicies: [AccessPolicy]?
+    }
+
+    var id: String
+    var properties: Properties
+}
+
+struct AccessPolicy: Decodable, Sendable {
+    struct Permissions: Decodable, Sendable {
+        var keys: [String]?
+    }
+
+    var objectId: String
+    var permissions: Permissions
+}
+
+/// `…/vaults/{v}/keys/{k}`: readable with Reader rights when the data plane is forbidden.
+struct ARMKey: Decodable, Sendable {
+    struct Properties: Decodable, Sendable {
+        var kty: String?
+        var keySize: Int?
+        var keyOps: [String]?
+        var attributes: KeyAttributes?
+    }
+
+    var name: String
+    var properties: Properties
+}
+
+struct RoleAssignment: Decodable, Sendable {
+    struct Properties: Decodable, Sendable {
+        var roleDefinitionId: String
+        var principalId: String
+        var scope: String
+    }
+
+    var properties: Properties
+
+    /// The role definition's GUID, the last segment of `roleDefinitionId`.
+    var roleID: String { properties.roleDefinitionId.split(separator: "/").last.map { $0.lowercased() } ?? "" }
+}

@@ -1,0 +1,101 @@
+import LoopbackServer
+
+/// The emulator's request handler: routing, faults, latency, the request log.
+///
+/// Requests arrive as `/{original host}/{path}` (what `CMK_ENDPOINT_OVERRIDE` makes of them);
+/// `/_emulator/requests` and `/_emulator/token` are the emulator's own, for tests.
+final class AzureEmulator: Sendable {
+    static let vendorApplicationID = "251e3919-1940-4296-bb8b-6b9a5e8a4805"
+
+    let scenario: Scenario
+    let templates: FixtureTemplates
+    let tokens = TokenIssuer()
+    let log = RequestLog()
+    private let faults: FaultPlan
+
+    init(scenario: Scenario, templates: FixtureTemplates) {
+        self.scenario = scenario
+        self.templates = templates
+        faults = FaultPlan(scenario.faults ?? [])
+    }
+
+    func handle(_ request: ServerRequest) async -> ServerResponse {
+        let trimmed = request.path.drop { $0 == "/" }
+        let host = String(trimmed.prefix { $0 != "/" }).lowercased()
+        let path = String(trimmed.dropFirst(host.count))
+        if host == "_emulator" { return own(path, request) }
+        let route = Route(
+            method: request.method, host: host.split(separator: ":").first.map(String.init) ?? host, path: path)
+        if let latency = scenario.latencyMs, latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+        let response: ServerResponse
+        if let fault = faults.take(route.id) {
+            response = await apply(fault) ?? answer(route, host: host, request)
+        } else {
+            response = answer(route, host: host, request)
+        }
+        log.append(
+            RequestLog.Entry(
+                method: request.method, host: host, path: path, route: route.id,
+                authorization: request.headers["authorization"] != nil, status: response.status))
+        return response
+    }
+
+    private func answer(_ route: Route, host: String, _ request: ServerRequest) -> ServerResponse {
+        switch route {
+        case .loginToken(let tenant): loginToken(tenant: tenant, request)
+        case .instanceMetadata: instanceMetadata(request)
+        case .metadataToken: metadataToken(request)
+        case .appServiceToken: appServiceToken(request)
+        case .subscriptions, .resources, .vault, .armKey, .armKeys, .roleAssignments:
+            management(route, host: host, request)
+        case .servicePrincipal, .memberOf: graph(route, host: host, request)
+        case .vaultKey, .vaultKeys: keyVault(route, host: host, request)
+        case .notFound: Self.error(404, "NotFound", "the emulator has no route for \(host)\(request.path)")
+        }
+    }
+
+    /// A fault's response, or nil when it only adds delay.
+    private func apply(_ fault: Scenario.Fault) async -> ServerResponse? {
+        if let delay = fault.delayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+        if fault.drop == true { return .dropConnection }
+        if let status = fault.status {
+            var headers: [String: String] = [:]
+            if let seconds = fault.retryAfter { headers["Retry-After"] = String(seconds) }
+            return Self.error(
+                status, status == 429 ? "TooManyRequests" : "ServiceUnavailable", "injected fault", headers: headers)
+        }
+        if fault.malformed == true { return .json("{\"value\": [{\"id\": ") }
+        return nil
+    }
+
+    /// `/_emulator/requests` (the log) and `/_emulator/token?resource=…&kind=user|app` (a token to
+    /// hand to a fake `az`).
+    private func own(_ path: String, _ request: ServerRequest) -> ServerResponse {
+        switch path {
+        case "/requests":
+            return .json(log.json.text)
+        case "/token":
+            guard let resource = request.query["resource"] else {
+                return Self.error(400, "BadRequest", "resource is required")
+            }
+            let isUser = request.query["kind"] != "app"
+            let objectID = isUser ? scenario.user?.objectId : scenario.applications?.first?.objectId
+            let token = tokens.issue(
+                audience: resource, tenant: scenario.tenantId,
+                objectID: objectID ?? "00000000-0000-0000-0000-000000000000",
+                isUser: isUser)
+            return .json(JSONValue.object(["accessToken": .string(token), "tenant": .string(scenario.tenantId)]).text)
+        default:
+            return Self.error(404, "NotFound", "no emulator endpoint \(path)")
+        }
+    }
+
+    /// The `{"error":{"code","message"}}` body ARM, Graph and Key Vault use.
+    static func error(
+        _ status: Int, _ code: String, _ message: String, headers: [String: String] = [:]
+    ) -> ServerResponse {
+        .json(
+            JSONValue.object(["error": .object(["code": .string(code), "message": .string(message)])]).text,
+            status: status, headers: headers)
+    }
+}

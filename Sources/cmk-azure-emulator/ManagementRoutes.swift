@@ -1,0 +1,191 @@
+import LoopbackServer
+
+/// Azure Resource Manager: subscriptions, the resource search, vaults, keys, role assignments.
+extension AzureEmulator {
+    func management(_ route: Route, host: String, _ request: ServerRequest) -> ServerResponse {
+        guard tokens.validate(request.headers["authorization"], audience: "https://\(host)") != nil else {
+            return Self.error(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.",
+                headers: [
+                    "WWW-Authenticate":
+                        "Bearer authorization_uri=\"https://\(CloudHosts.of(host).login)/\(scenario.tenantId)\""
+                ])
+        }
+        let subscriptions = scenario.subscriptions ?? []
+        switch route {
+        case .subscriptions:
+            let value = subscriptions.enumerated().map { index, id in
+                JSONValue.object([
+                    "id": .string("/subscriptions/\(id)"), "authorizationSource": .string("RoleBased"),
+                    "subscriptionId": .string(id), "tenantId": .string(scenario.tenantId),
+                    "displayName": .string("Subscription \(index + 1)"), "state": .string("Enabled"),
+                ])
+            }
+            return .json(
+                JSONValue.object([
+                    "value": .array(value),
+                    "count": .object(["type": .string("Total"), "value": .number(Double(value.count))]),
+                ]).text)
+        case .resources(let subscription):
+            guard subscriptions.contains(where: { $0.lowercased() == subscription.lowercased() }) else {
+                return Self.error(404, "SubscriptionNotFound", "The subscription '\(subscription)' could not be found.")
+            }
+            let filter = request.query["$filter"] ?? ""
+            let name = Self.quoted(after: "name eq ", in: filter)?.lowercased()
+            let type = Self.quoted(after: "resourceType eq ", in: filter)?.lowercased()
+            let value = (scenario.vaults ?? []).filter { vault in
+                vault.subscriptionId.lowercased() == subscription.lowercased()
+                    && (name == nil || vault.name.lowercased() == name)
+                    && (type == nil || type == "microsoft.keyvault/vaults")
+            }.map { vault in
+                JSONValue.object([
+                    "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
+                    "type": .string("Microsoft.KeyVault/vaults"), "location": .string(vault.location ?? "westus"),
+                ])
+            }
+            return .json(JSONValue.object(["value": .array(value)]).text)
+        case .vault(let path):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            return .json(vaultBody(vault, host: host).text)
+        case .armKeys(let path):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            let value = (vault.keys ?? []).map { armKeyBody($0, vault: vault, host: host) }
+            return .json(JSONValue.object(["value": .array(value)]).text)
+        case .armKey(let path, let name):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            guard let key = vault.keys?.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                return Self.error(404, "ResourceNotFound", "The key '\(name)' was not found.")
+            }
+            return .json(armKeyBody(key, vault: vault, host: host).text)
+        case .roleAssignments(let path):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            return roleAssignments(vault, host: host, request)
+        default:
+            return Self.error(404, "NotFound", "no ARM route")
+        }
+    }
+
+    private func vault(_ path: Route.VaultPath) -> Scenario.Vault? {
+        scenario.vaults?.first { vault in
+            vault.subscriptionId.lowercased() == path.subscription.lowercased()
+                && vault.resourceGroup.lowercased() == path.resourceGroup.lowercased()
+                && vault.name.lowercased() == path.name.lowercased()
+        }
+    }
+
+    private func vaultNotFound(_ path: Route.VaultPath) -> ServerResponse {
+        Self.error(
+            404, "ResourceNotFound",
+            "The Resource 'Microsoft.KeyVault/vaults/\(path.name)' under resource group '\(path.resourceGroup)' "
+                + "was not found.")
+    }
+
+    static func vaultID(_ vault: Scenario.Vault) -> String {
+        "/subscriptions/\(vault.subscriptionId)/resourceGroups/\(vault.resourceGroup)"
+            + "/providers/Microsoft.KeyVault/vaults/\(vault.name)"
+    }
+
+    private func vaultBody(_ vault: Scenario.Vault, host: String) -> JSONValue {
+        let cloud = CloudHosts.all.first { $0.management == host } ?? CloudHosts.all[0]
+        var body = templates.vault.merging(
+            .object([
+                "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
+                "location": .string(vault.location ?? "westus"),
+                "properties": .object([
+                    "tenantId": .string(scenario.tenantId),
+                    "vaultUri": .string("https://\(vault.name).\(cloud.vaultSuffix)/"),
+                ]),
+            ]))
+        if let patch = vault.properties { body["properties"] = body["properties"]?.merging(patch) }
+        return body
+    }
+
+    private func armKeyBody(_ key: Scenario.Key, vault: Scenario.Vault, host: String) -> JSONValue {
+        let cloud = CloudHosts.all.first { $0.management == host } ?? CloudHosts.all[0]
+        let uri = "https://\(vault.name).\(cloud.vaultSuffix):443/keys/\(key.name)"
+        var properties: [String: JSONValue] = [
+            "keyUri": .string(uri), "keyUriWithVersion": .string("\(uri)/\(key.version ?? Self.defaultVersion)"),
+        ]
+        if let kty = key.kty { properties["kty"] = .string(kty) }
+        if let size = key.keySize { properties["keySize"] = .number(Double(size)) }
+        if let operations = key.keyOps { properties["keyOps"] = .array(operations.map(JSONValue.string)) }
+        if let attributes = key.attributes { properties["attributes"] = attributes }
+        return templates.armKey.merging(
+            .object([
+                "id": .string("\(Self.vaultID(vault))/keys/\(key.name)"), "name": .string(key.name),
+                "properties": .object(properties),
+            ]))
+    }
+
+    /// The principal's assignments at the vault, above it and below it, paged by `rolePageSize`.
+    private func roleAssignments(_ vault: Scenario.Vault, host: String, _ request: ServerRequest) -> ServerResponse {
+        let filter = request.query["$filter"] ?? ""
+        let principal = Self.quoted(after: "principalId eq ", in: filter)?.lowercased()
+        let vaultID = Self.vaultID(vault)
+        let all = (vault.roleAssignments ?? []).enumerated().filter {
+            principal == nil || $0.element.principalId.lowercased() == principal
+        }
+        .map { index, assignment -> JSONValue in
+            let scope: String =
+                switch assignment.scope ?? "vault" {
+                case "vault": vaultID
+                case "subscription": "/subscriptions/\(vault.subscriptionId)"
+                case "resourceGroup": "/subscriptions/\(vault.subscriptionId)/resourceGroups/\(vault.resourceGroup)"
+                case let other where other.hasPrefix("key:"): "\(vaultID)/keys/\(other.dropFirst(4))"
+                case let other: other
+                }
+            let name = "b0f43c54-e787-4862-89b1-\(String(format12(index)))"
+            return templates.roleAssignment.merging(
+                .object([
+                    "id": .string("\(scope)/providers/Microsoft.Authorization/roleAssignments/\(name)"),
+                    "name": .string(name),
+                    "properties": .object([
+                        "roleDefinitionId": .string(
+                            "/subscriptions/\(vault.subscriptionId)/providers/Microsoft.Authorization/roleDefinitions/"
+                                + assignment.roleDefinitionId),
+                        "principalId": .string(assignment.principalId), "principalType": .string("ServicePrincipal"),
+                        "scope": .string(scope),
+                    ]),
+                ]))
+        }
+        let size = scenario.rolePageSize ?? 0
+        let start = Int(request.query["$skiptoken"] ?? "") ?? 0
+        guard size > 0 else { return .json(JSONValue.object(["value": .array(all)]).text) }
+        let page = Array(all.dropFirst(start).prefix(size))
+        var body: [String: JSONValue] = ["value": .array(page)]
+        if start + size < all.count {
+            body["nextLink"] = .string(
+                "https://\(host)\(vaultID)/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
+                    + "&$filter=\(percentEncode(filter))&$skiptoken=\(start + size)")
+        }
+        return .json(JSONValue.object(body).text)
+    }
+
+    /// `x` from `… name eq 'x' …`.
+    static func quoted(after marker: String, in filter: String) -> String? {
+        guard let start = filter.firstRange(of: marker + "'") else { return nil }
+        let rest = filter[start.upperBound...]
+        return rest.firstIndex(of: "'").map { String(rest[..<$0]) }
+    }
+}
+
+/// Twelve hex digits of `value`, for unique, GUID-shaped names.
+private func format12(_ value: Int) -> String {
+    let hex = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+}
+
+func percentEncode(_ text: String) -> String {
+    var output = ""
+    for byte in text.utf8 {
+        if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+            || byte == 0x2d || byte == 0x2e || byte == 0x5f || byte == 0x7e
+        {
+            output.unicodeScalars.append(Unicode.Scalar(byte))
+        } else {
+            let hex = String(byte, radix: 16, uppercase: true)
+            output += byte < 16 ? "%0\(hex)" : "%\(hex)"
+        }
+    }
+    return output
+}

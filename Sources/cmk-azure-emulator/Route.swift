@@ -1,0 +1,100 @@
+/// What a request is for, from its original host and path; `id` names it in faults and the log.
+enum Route: Sendable, Equatable {
+    case loginToken(tenant: String)
+    case instanceMetadata
+    case metadataToken
+    case appServiceToken
+    case subscriptions
+    case resources(subscription: String)
+    case vault(VaultPath)
+    case armKey(VaultPath, name: String)
+    case armKeys(VaultPath)
+    case roleAssignments(VaultPath)
+    case servicePrincipal(appID: String)
+    case memberOf
+    case vaultKey(vault: String, name: String, version: String?)
+    case vaultKeys(vault: String)
+    case notFound
+
+    /// A vault's ARM path parts.
+    struct VaultPath: Sendable, Equatable {
+        var subscription: String
+        var resourceGroup: String
+        var name: String
+    }
+
+    var id: String {
+        switch self {
+        case .loginToken: "login.token"
+        case .instanceMetadata: "imds.instance"
+        case .metadataToken: "imds.token"
+        case .appServiceToken: "appservice.token"
+        case .subscriptions: "arm.subscriptions"
+        case .resources: "arm.resources"
+        case .vault: "arm.vault"
+        case .armKey: "arm.key"
+        case .armKeys: "arm.keys"
+        case .roleAssignments: "arm.roleAssignments"
+        case .servicePrincipal: "graph.servicePrincipal"
+        case .memberOf: "graph.memberOf"
+        case .vaultKey: "vault.key"
+        case .vaultKeys: "vault.keys"
+        case .notFound: "not-found"
+        }
+    }
+
+    init(method: String, host: String, path: String) {
+        let segments = path.split(separator: "/").map(String.init)
+        let lower = segments.map { $0.lowercased() }
+        if host == "169.254.169.254" {
+            self =
+                lower == ["metadata", "instance"]
+                ? .instanceMetadata
+                : lower == ["metadata", "identity", "oauth2", "token"] ? .metadataToken : .notFound
+        } else if lower.count >= 2, lower.suffix(2) == ["msi", "token"] {
+            self = .appServiceToken
+        } else if host.hasPrefix("login.") {
+            self =
+                method == "POST" && lower.count == 4 && Array(lower[1...]) == ["oauth2", "v2.0", "token"]
+                ? .loginToken(tenant: segments[0]) : .notFound
+        } else if host.hasPrefix("management.") {
+            self = Self.management(segments, lower)
+        } else if host.hasPrefix("graph.") || host.hasPrefix("microsoftgraph.") {
+            let prefix = "servicePrincipals(appId='"
+            if segments.count == 2, segments[0] == "v1.0", segments[1].hasPrefix(prefix), segments[1].hasSuffix("')") {
+                self = .servicePrincipal(appID: String(segments[1].dropFirst(prefix.count).dropLast(2)))
+            } else {
+                self = lower == ["v1.0", "me", "memberof"] ? .memberOf : .notFound
+            }
+        } else if host.contains(".vault.") || host.contains(".managedhsm.") {
+            let vault = String(host.prefix { $0 != "." })
+            switch lower.count {
+            case 1 where lower[0] == "keys": self = .vaultKeys(vault: vault)
+            case 2 where lower[0] == "keys": self = .vaultKey(vault: vault, name: segments[1], version: nil)
+            case 3 where lower[0] == "keys": self = .vaultKey(vault: vault, name: segments[1], version: segments[2])
+            default: self = .notFound
+            }
+        } else {
+            self = .notFound
+        }
+    }
+
+    private static func management(_ segments: [String], _ lower: [String]) -> Route {
+        if lower == ["subscriptions"] { return .subscriptions }
+        if lower.count == 3, lower[0] == "subscriptions", lower[2] == "resources" {
+            return .resources(subscription: segments[1])
+        }
+        guard lower.count >= 8, lower[0] == "subscriptions", lower[2] == "resourcegroups", lower[4] == "providers",
+            lower[5] == "microsoft.keyvault", lower[6] == "vaults"
+        else { return .notFound }
+        let vault = VaultPath(subscription: segments[1], resourceGroup: segments[3], name: segments[7])
+        let rest = Array(lower.dropFirst(8))
+        switch rest.count {
+        case 0: return .vault(vault)
+        case 1 where rest[0] == "keys": return .armKeys(vault)
+        case 2 where rest[0] == "keys": return .armKey(vault, name: segments[9])
+        case 3 where rest == ["providers", "microsoft.authorization", "roleassignments"]: return .roleAssignments(vault)
+        default: return .notFound
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import FoundationEssentials
+
+/// A tenant as the emulator serves it; the format is documented in docs/azure.md.
+///
+/// Only identities and the differences from the REST specification examples are written in a
+/// scenario: vault, key and role-assignment bodies are the fixtures, patched.
+struct Scenario: Decodable, Sendable {
+    struct Application: Decodable, Sendable {
+        var clientId: String
+        var clientSecret: String?
+        /// A workload identity's federated token: the accepted `client_assertion`.
+        var federatedAssertion: String?
+        var objectId: String
+    }
+
+    struct ManagedIdentity: Decodable, Sendable {
+        var objectId: String
+        /// What `X-IDENTITY-HEADER` must carry on the App Service endpoint.
+        var identityHeader: String?
+    }
+
+    struct User: Decodable, Sendable {
+        var objectId: String
+        var directoryRoles: [String]?
+    }
+
+    struct ServicePrincipal: Decodable, Sendable {
+        var appId: String?
+        var objectId: String
+    }
+
+    struct Key: Decodable, Sendable {
+        var name: String
+        var version: String?
+        var kty: String?
+        var keySize: Int?
+        var keyOps: [String]?
+        /// Patched over the fixture's attributes (`enabled`, `exp`, `recoveryLevel`…).
+        var attributes: JSONValue?
+    }
+
+    struct RoleAssignment: Decodable, Sendable {
+        var principalId: String
+        /// A role definition GUID.
+        var roleDefinitionId: String
+        /// `vault`, `key:<name>`, `subscription`, `resourceGroup`, or an absolute scope.
+        var scope: String?
+    }
+
+    struct Vault: Decodable, Sendable {
+        var subscriptionId: String
+        var resourceGroup: String
+        var name: String
+        var location: String?
+        /// Patched over the fixture vault's `properties` (`null` removes a field).
+        var properties: JSONValue?
+        /// `forbidden` answers 403 to every data-plane call made with a token.
+        var dataPlane: String?
+        /// The `resource` the 401 challenge names; by default the vault suffix's audience.
+        var challengeResource: String?
+        var keys: [Key]?
+        var roleAssignments: [RoleAssignment]?
+    }
+
+    /// A fault on one route: `route` is a route id (`arm.vault`) or `*`.
+    struct Fault: Decodable, Sendable {
+        var route: String
+        /// How many matching requests pass untouched first (1: the second request is the first hit).
+        var after: Int?
+        /// How many requests it hits; nil for all of them.
+        var times: Int?
+        var status: Int?
+        var retryAfter: Int?
+        var malformed: Bool?
+        var drop: Bool?
+        var delayMs: Int?
+    }
+
+    var tenantId: String
+    var latencyMs: Int?
+    var applications: [Application]?
+    var managedIdentity: ManagedIdentity?
+    var instance: JSONValue?
+    var user: User?
+    var servicePrincipal: ServicePrincipal?
+    var subscriptions: [String]?
+    var vaults: [Vault]?
+    /// Role assignments per page (0 or absent: one page).
+    var rolePageSize: Int?
+    var faults: [Fault]?
+
+    static func load(_ path: String) throws -> Scenario {
+        guard let bytes = readFile(path) else { throw EmulatorError("cannot read scenario \(path)") }
+        do {
+            return try JSONDecoder().decode(Scenario.self, from: Data(bytes))
+        } catch {
+            throw EmulatorError("scenario \(path) is not valid: \(error)")
+        }
+    }
+}
+
+struct EmulatorError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

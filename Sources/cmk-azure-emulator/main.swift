@@ -1,0 +1,81 @@
+import LoopbackServer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#else
+    #error("cmk-azure-emulator needs Glibc or Musl")
+#endif
+
+// cmk-azure-emulator --scenario <file.json|name> [--port N]
+//
+// A loopback Azure for `cmk status` without an account: prints its origin on the first line,
+// then how to point cmk at it, and serves until killed.
+
+let usage = "usage: cmk-azure-emulator --scenario <file.json|name> [--port N]"
+
+// A parent may start us with signals blocked (test runners' worker threads block them, and
+// posix_spawn passes the mask on): unblock them, or SIGTERM would never stop the emulator.
+var noSignals = sigset_t()
+sigemptyset(&noSignals)
+sigprocmask(SIG_SETMASK, &noSignals, nil)
+
+func fail(_ message: String) -> Never {
+    let text = "cmk-azure-emulator: \(message)\n\(usage)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    exit(64)
+}
+
+var scenarioArgument: String?
+var port = 0
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--scenario": scenarioArgument = arguments.next()
+    case "--port":
+        guard let text = arguments.next(), let value = Int(text), (0...65535).contains(value) else {
+            fail("--port needs a number")
+        }
+        port = value
+    case "-h", "--help":
+        print(usage)
+        print("Scenarios by name are read from Tests/Fixtures/azure/scenarios/<name>.json (see docs/azure.md).")
+        exit(0)
+    default: fail("unknown argument '\(argument)'")
+    }
+}
+guard let scenarioArgument else { fail("--scenario is required") }
+guard let fixtures = fixturesDirectory() else {
+    fail("cannot find Tests/Fixtures/azure; run from the package or set CMK_AZURE_FIXTURES")
+}
+let scenarioPath =
+    scenarioArgument.hasSuffix(".json") ? scenarioArgument : "\(fixtures)/scenarios/\(scenarioArgument).json"
+
+let emulator: AzureEmulator
+do {
+    emulator = AzureEmulator(
+        scenario: try Scenario.load(scenarioPath), templates: try FixtureTemplates(directory: fixtures))
+} catch {
+    fail("\(error)")
+}
+let server: LoopbackServer
+do {
+    server = try LoopbackServer(port: port) { request in await emulator.handle(request) }
+} catch {
+    fail("\(error)")
+}
+stopWhenStdinPipeCloses()
+print(server.origin)
+// What to paste to try cmk against this scenario: the emulator's own made-up credentials.
+print("export CMK_ENDPOINT_OVERRIDE=\(server.origin)")
+if let application = emulator.scenario.applications?.first, let secret = application.clientSecret {
+    print("export AZURE_TENANT_ID=\(emulator.scenario.tenantId) AZURE_CLIENT_ID=\(application.clientId) AZURE_CLIENT_SECRET=\(secret)")
+}
+let vault = emulator.scenario.vaults?.first
+let keyURI = vault.map { vault in
+    "https://\(vault.name).vault.azure.net/keys/\(vault.keys?.first?.name ?? "<key>")"
+} ?? "https://<vault>.vault.azure.net/keys/<key>"
+print("# then: cmk status --provider azure --key-uri \(keyURI)")
+fflush(nil)  // the first line is what a test waits for
+while true { pause() }
