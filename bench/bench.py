@@ -2,8 +2,8 @@
 """Start-up cost of cmk, as ratios to a floor measured in the same run.
 
 The floor is a Swift hello world that encodes JSON with FoundationEssentials, built here with
-`swiftc -O`. Every case runs the release build of cmk as a fresh process; wall time is taken
-around fork/exec/wait, peak memory (max RSS) from wait4's rusage of that very child.
+`swiftc -O`. Every case runs the release build of cmk as a fresh process, the cases taking turns; wall time
+is taken around fork/exec/wait, peak memory (max RSS) from wait4's rusage of that very child.
 Nothing leaves the machine: every case runs with CMK_ENDPOINT_OVERRIDE on loopback.
 
     python3 bench/bench.py [--runs 40] [--no-build]
@@ -76,16 +76,23 @@ def run_once(argv, env):
     return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def measure(name, argv, env, runs):
-    for _ in range(3):  # warm the page cache
-        run_once(argv, env)
-    times, rss, codes = [], [], set()
+def measure(cases, runs):
+    """Runs the cases round-robin, so that a noisy neighbour slows every case alike."""
+    for _, argv, env in cases:  # warm the page cache
+        for _ in range(3):
+            run_once(argv, env)
+    samples = [{"times": [], "rss": [], "codes": set()} for _ in cases]
     for _ in range(runs):
-        elapsed, peak, code = run_once(argv, env)
-        times.append(elapsed)
-        rss.append(peak)
-        codes.add(code)
-    return {"name": name, "min": min(times), "median": statistics.median(times), "rss": max(rss), "exit": sorted(codes)}
+        for (_, argv, env), sample in zip(cases, samples):
+            elapsed, peak, code = run_once(argv, env)
+            sample["times"].append(elapsed)
+            sample["rss"].append(peak)
+            sample["codes"].add(code)
+    return [
+        {"name": name, "min": min(s["times"]), "median": statistics.median(s["times"]), "rss": max(s["rss"]),
+         "exit": sorted(s["codes"])}
+        for (name, _, _), s in zip(cases, samples)
+    ]
 
 
 def main():
@@ -124,7 +131,7 @@ def main():
         import azure_case  # the Azure emulator case, when the Azure provider is built
 
         extra = azure_case.cases(RELEASE, base, work)
-    results = [measure(name, argv, env, args.runs) for name, argv, env in cases + [(n, a, e) for n, a, e, _ in extra]]
+    results = measure(cases + [(n, a, e) for n, a, e, _ in extra], args.runs)
     floor_median = results[0]["median"]
     print("cmk start-up, %d runs each, release build (%s)" % (args.runs, time.strftime("%Y-%m-%d")))
     print("%-52s %8s %8s %8s %8s %6s" % ("case", "min ms", "med ms", "x floor", "maxRSS", "exit"))

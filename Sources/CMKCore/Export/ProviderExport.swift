@@ -78,7 +78,7 @@ private func handle(_ bytes: [UInt8], provider: any CloudKeyProvider, options: [
             return try encodeReply(DescribeReply(options: options))
         case .detect:
             let request = try decoder.decode(DetectionRequest.self, from: data)
-            return try encodeReply(await provider.detect(request))
+            return await provider.detect(request).wireBytes()
         case .status:
             let request = try decoder.decode(StatusRequest.self, from: data)
             return try encodeReply(try await provider.status(request))

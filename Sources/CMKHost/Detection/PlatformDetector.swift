@@ -31,12 +31,13 @@ package enum PlatformDetector {
     package static let perProviderTimeout: Duration = .seconds(3)
 
     package static func detect(providers: [LoadedProvider], snapshot: PlatformSnapshot, probe: Bool) async -> DetectionReport {
-        let request = DetectionRequest(snapshot: snapshot, probe: probe)
+        // Encoded once for every provider.
+        let request = DetectionRequest(snapshot: snapshot, probe: probe).wireBytes()
         let verdicts = await withTaskGroup(of: (Int, DetectionCandidate).self) { group in
             for (index, provider) in providers.enumerated() {
                 group.addTask {
                     do {
-                        let detection = try await provider.request(.detect, request, as: Detection.self, timeout: perProviderTimeout)
+                        let detection = try await provider.request(encoded: request, op: .detect, as: Detection.self, timeout: perProviderTimeout)
                         return (index, DetectionCandidate(provider: provider.name, detection: detection))
                     } catch {
                         return (index, DetectionCandidate(provider: provider.name, error: String(describing: error)))

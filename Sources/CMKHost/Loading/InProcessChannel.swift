@@ -1,5 +1,11 @@
 import CMKPluginABI
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+#error("cmk's provider calls need Glibc or Musl")
+#endif
 
 /// Calls a provider loaded into this process through its `call` function pointer.
 // The descriptor is immutable static storage of a library that is never unloaded.
@@ -9,12 +15,7 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
     package func call(_ request: [UInt8], timeout: Duration) async throws(ProviderCallError) -> [UInt8] {
         let call = descriptor.pointee.call!
         let result: Result<[UInt8], ProviderCallError> = await withCheckedContinuation { continuation in
-            let token = PendingReplies.register(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                PendingReplies.resolve(token, with: .failure(ProviderCallError(.timedOut, "no reply within \(timeout)")))
-            }
-            PendingReplies.attach(timer, to: token)
+            let token = PendingReplies.register(continuation, timeout: timeout)
             request.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { chars in
                     call(chars.baseAddress, chars.count, UnsafeMutableRawPointer(bitPattern: token), hostReply)
@@ -25,56 +26,111 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
     }
 }
 
-/// Replies the host is waiting for, by token.
+/// Replies the host is waiting for, by token, each with its deadline.
 ///
 /// The token handed to the provider is a number, not a pointer: a reply that comes twice, late
 /// (after a timeout) or with a made-up token finds nothing and is counted, never a freed object.
+/// Deadlines are kept by one watchdog thread rather than a timer task per call: on the start path
+/// of every `cmk` run, a sleeping task per call cost a quarter of a millisecond each.
 package enum PendingReplies {
+    fileprivate typealias Continuation = CheckedContinuation<Result<[UInt8], ProviderCallError>, Never>
+
     private struct Pending {
-        var continuation: CheckedContinuation<Result<[UInt8], ProviderCallError>, Never>
-        var timer: Task<Void, Never>?
+        var continuation: Continuation
+        /// CLOCK_MONOTONIC nanoseconds.
+        var deadline: UInt64
+        var timeout: Duration
     }
 
-    private struct State {
-        var next: UInt = 1
-        var pending: [UInt: Pending] = [:]
-        var unexpected = 0
+    // Guarded by `lock`; `wake` tells the watchdog that the earliest deadline may have changed.
+    nonisolated(unsafe) private static var next: UInt = 1
+    nonisolated(unsafe) private static var pending: [UInt: Pending] = [:]
+    nonisolated(unsafe) private static var unexpected = 0
+    nonisolated(unsafe) private static var watchdogStarted = false
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
+    nonisolated(unsafe) private static let wake: UnsafeMutablePointer<pthread_cond_t> = {
+        let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        return condition
+    }()
+
+    private static func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return body()
     }
 
-    private static let state = Mutex(State())
-
-    static func register(_ continuation: CheckedContinuation<Result<[UInt8], ProviderCallError>, Never>) -> UInt {
-        state.withLock { state in
-            let token = state.next
-            state.next += 1
-            state.pending[token] = Pending(continuation: continuation)
+    fileprivate static func register(_ continuation: Continuation, timeout: Duration) -> UInt {
+        let (seconds, attoseconds) = timeout.components
+        let span = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        let deadline = monotonicNanoseconds() &+ span
+        return withLock {
+            let token = next
+            next += 1
+            pending[token] = Pending(continuation: continuation, deadline: deadline, timeout: timeout)
+            if !watchdogStarted {
+                watchdogStarted = true
+                startWatchdog()
+            }
+            pthread_cond_signal(wake)
             return token
         }
     }
 
-    static func attach(_ timer: Task<Void, Never>, to token: UInt) {
-        let orphan = state.withLock { state -> Bool in
-            guard state.pending[token] != nil else { return true }
-            state.pending[token]?.timer = timer
-            return false
-        }
-        if orphan { timer.cancel() }
-    }
-
-    static func resolve(_ token: UInt, with result: Result<[UInt8], ProviderCallError>) {
-        let pending = state.withLock { state -> Pending? in
-            guard let pending = state.pending.removeValue(forKey: token) else {
-                if case .success = result { state.unexpected += 1 }
+    fileprivate static func resolve(_ token: UInt, with result: Result<[UInt8], ProviderCallError>) {
+        let entry = withLock { () -> Pending? in
+            guard let entry = pending.removeValue(forKey: token) else {
+                unexpected += 1
                 return nil
             }
-            return pending
+            return entry
         }
-        pending?.timer?.cancel()
-        pending?.continuation.resume(returning: result)
+        entry?.continuation.resume(returning: result)
     }
 
     /// Replies that matched no waiting request (duplicates, late or forged ones) since start.
-    package static var unexpectedReplies: Int { state.withLock { $0.unexpected } }
+    package static var unexpectedReplies: Int { withLock { unexpected } }
+
+    /// Fails every call past its deadline, sleeping until the earliest one otherwise.
+    private static func watch() -> Never {
+        while true {
+            let expired = withLock { () -> [Pending] in
+                let now = monotonicNanoseconds()
+                let late = pending.filter { $0.value.deadline <= now }
+                for token in late.keys { pending.removeValue(forKey: token) }
+                guard late.isEmpty else { return Array(late.values) }
+                if let earliest = pending.values.map(\.deadline).min() {
+                    var until = timespec(tv_sec: Int(earliest / 1_000_000_000), tv_nsec: Int(earliest % 1_000_000_000))
+                    pthread_cond_timedwait(wake, lock, &until)
+                } else {
+                    pthread_cond_wait(wake, lock)
+                }
+                return []
+            }
+            for entry in expired {
+                entry.continuation.resume(returning: .failure(ProviderCallError(.timedOut, "no reply within \(entry.timeout)")))
+            }
+        }
+    }
+
+    private static func startWatchdog() {
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { _ in PendingReplies.watch() }, nil)
+        pthread_detach(thread)
+    }
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 private let hostReply: cmk_reply_fn = { context, reply, length in

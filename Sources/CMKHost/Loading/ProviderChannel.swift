@@ -56,6 +56,16 @@ package struct LoadedProvider: Sendable {
         } catch {
             throw ProviderCallError(.malformedReply, "cannot encode the \(op.rawValue) request: \(error)")
         }
+        return try await request(encoded: bytes, op: op, as: Reply.self, timeout: timeout)
+    }
+
+    /// Sends an already encoded request (one encoding shared by several providers).
+    package func request<Reply: Decodable>(
+        encoded bytes: [UInt8],
+        op: WireOperation,
+        as reply: Reply.Type,
+        timeout: Duration
+    ) async throws(ProviderCallError) -> Reply {
         let answer = try await channel.call(bytes, timeout: timeout)
         return try decodeReply(answer, as: Reply.self, op: op)
     }
@@ -88,3 +98,4 @@ package func describe(_ error: any Error) -> String {
         return String(describing: error)
     }
 }
+
