@@ -61,13 +61,27 @@ enum AWSLocalSignals {
             rejected.append("\(PlatformSnapshot.dmiDirectory)/sys_vendor is \"\(sysVendor)\", not \"Amazon EC2\"")
         }
         if platform != nil {
-            return Detection(strength: .strong, platform: platform, evidence: evidence, rejected: rejected, details: details)
+            return Detection(
+                strength: .strong,
+                platform: platform,
+                evidence: evidence,
+                rejected: rejected,
+                details: details
+            )
         }
         if let region = details["region"] {
             // A region variable alone says the user works with AWS, not that this machine is on it.
-            return Detection(strength: .weak, platform: "AWS (region variable only)", evidence: ["AWS_REGION or AWS_DEFAULT_REGION = \"\(region)\" (weak: set on laptops too)"], rejected: rejected, details: details)
+            return Detection(
+                strength: .weak,
+                platform: "AWS (region variable only)",
+                evidence: ["AWS_REGION or AWS_DEFAULT_REGION = \"\(region)\" (weak: set on laptops too)"],
+                rejected: rejected,
+                details: details
+            )
         }
-        if rejected.isEmpty { rejected.append("no AWS signal: no Amazon EC2 DMI field, no ec2 hypervisor UUID, no Lambda or ECS variable") }
+        if rejected.isEmpty {
+            rejected.append("no AWS signal: no Amazon EC2 DMI field, no ec2 hypervisor UUID, no Lambda or ECS variable")
+        }
         return Detection(strength: .none, rejected: rejected, details: details)
     }
 }

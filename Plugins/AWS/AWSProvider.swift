@@ -45,13 +45,16 @@ struct AWSProvider: CloudKeyProvider {
             Check(
                 id: "aws-availability",
                 state: .manual,
-                summary: "The data platform on AWS is available to a limited number of customers: confirm with your account team that your organisation's runs there.",
-                remediation: "Ask your account team which cloud hosts your organisation's data platform; on Azure, run 'cmk status --provider azure'."
+                summary:
+                    "The data platform on AWS is available to a limited number of customers: confirm with your account team that your organisation's runs there.",
+                remediation:
+                    "Ask your account team which cloud hosts your organisation's data platform; on Azure, run 'cmk status --provider azure'."
             ),
             Check(
                 id: "encryption",
                 state: .notApplicable,
-                summary: "Data is encrypted in transit and at rest in every case, with or without customer-managed keys."
+                summary:
+                    "Data is encrypted in transit and at rest in every case, with or without customer-managed keys."
             ),
         ])
     }

@@ -14,19 +14,32 @@ struct AzureCloud: Sendable, Equatable {
     let managedHSMSuffix: String
 
     static let publicCloud = AzureCloud(
-        environmentName: "AzurePublicCloud", displayName: "public cloud",
-        loginHost: "login.microsoftonline.com", managementHost: "management.azure.com",
-        graphHost: "graph.microsoft.com", vaultSuffix: "vault.azure.net", managedHSMSuffix: "managedhsm.azure.net")
+        environmentName: "AzurePublicCloud",
+        displayName: "public cloud",
+        loginHost: "login.microsoftonline.com",
+        managementHost: "management.azure.com",
+        graphHost: "graph.microsoft.com",
+        vaultSuffix: "vault.azure.net",
+        managedHSMSuffix: "managedhsm.azure.net"
+    )
     static let usGovernment = AzureCloud(
-        environmentName: "AzureUSGovernmentCloud", displayName: "US Government",
-        loginHost: "login.microsoftonline.us", managementHost: "management.usgovcloudapi.net",
-        graphHost: "graph.microsoft.us", vaultSuffix: "vault.usgovcloudapi.net",
-        managedHSMSuffix: "managedhsm.usgovcloudapi.net")
+        environmentName: "AzureUSGovernmentCloud",
+        displayName: "US Government",
+        loginHost: "login.microsoftonline.us",
+        managementHost: "management.usgovcloudapi.net",
+        graphHost: "graph.microsoft.us",
+        vaultSuffix: "vault.usgovcloudapi.net",
+        managedHSMSuffix: "managedhsm.usgovcloudapi.net"
+    )
     static let china = AzureCloud(
-        environmentName: "AzureChinaCloud", displayName: "China",
-        loginHost: "login.chinacloudapi.cn", managementHost: "management.chinacloudapi.cn",
-        graphHost: "microsoftgraph.chinacloudapi.cn", vaultSuffix: "vault.azure.cn",
-        managedHSMSuffix: "managedhsm.azure.cn")
+        environmentName: "AzureChinaCloud",
+        displayName: "China",
+        loginHost: "login.chinacloudapi.cn",
+        managementHost: "management.chinacloudapi.cn",
+        graphHost: "microsoftgraph.chinacloudapi.cn",
+        vaultSuffix: "vault.azure.cn",
+        managedHSMSuffix: "managedhsm.azure.cn"
+    )
 
     static let all: [AzureCloud] = [.publicCloud, .usGovernment, .china]
 

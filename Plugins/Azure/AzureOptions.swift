@@ -4,15 +4,24 @@ import CMKCore
 struct AzureOptions: Sendable {
     static let declared: [ProviderOption] = [
         ProviderOption(
-            name: "key-uri", environment: "CMK_AZURE_KEY_URI", valueName: "URI",
-            help: "Key Vault key identifier, e.g. \(KeyIdentifier.example)"),
+            name: "key-uri",
+            environment: "CMK_AZURE_KEY_URI",
+            valueName: "URI",
+            help: "Key Vault key identifier, e.g. \(KeyIdentifier.example)"
+        ),
         ProviderOption(
-            name: "credential", environment: "CMK_AZURE_CREDENTIAL", valueName: "KIND",
+            name: "credential",
+            environment: "CMK_AZURE_CREDENTIAL",
+            valueName: "KIND",
             help: "Sign-in to use: " + CredentialChain.Choice.allCases.map(\.rawValue).joined(separator: ", ")
-                + " (default auto)"),
+                + " (default auto)"
+        ),
         ProviderOption(
-            name: "vault-resource-id", environment: "CMK_AZURE_VAULT_RESOURCE_ID", valueName: "ID",
-            help: "The vault's ARM id; skips searching the subscriptions for it"),
+            name: "vault-resource-id",
+            environment: "CMK_AZURE_VAULT_RESOURCE_ID",
+            valueName: "ID",
+            help: "The vault's ARM id; skips searching the subscriptions for it"
+        ),
     ]
 
     let key: KeyIdentifier?
@@ -37,11 +46,13 @@ struct AzureOptions: Sendable {
         if let text = value("vault-resource-id") {
             guard let id = VaultResourceID(text) else {
                 throw ProviderError.usage(
-                    "--vault-resource-id: '\(text)' is not a vault id like \(VaultResourceID.example)")
+                    "--vault-resource-id: '\(text)' is not a vault id like \(VaultResourceID.example)"
+                )
             }
             if let key, id.name.lowercased() != key.vaultName {
                 throw ProviderError.usage(
-                    "--vault-resource-id names vault '\(id.name)' but the key is in '\(key.vaultName)'")
+                    "--vault-resource-id names vault '\(id.name)' but the key is in '\(key.vaultName)'"
+                )
             }
             vaultID = id
         } else {

@@ -28,23 +28,38 @@ struct AzureProvider: CloudKeyProvider {
         let cloud = options.key?.cloud ?? request.platform?.details["cloud"].flatMap(AzureCloud.named) ?? .publicCloud
         let http = try Self.http(environment, request)
         let chain = CredentialChain(
-            choice: options.credential, environment: environment,
-            azureDetected: request.platform?.strength == .strong, cloud: cloud)
+            choice: options.credential,
+            environment: environment,
+            azureDetected: request.platform?.strength == .strong,
+            cloud: cloud
+        )
         let tokens = TokenCache(chain: chain, http: http)
         // Read without a token even when no one is signed in: the challenge names the tenant.
         let challenge = options.key.map { key in Task { await KeyVaultClient.challenge(for: key, http: http) } }
         var findings: LiveStatus.Findings?
         if !chain.candidates.isEmpty {
             findings = await LiveStatus(
-                key: options.key, vaultID: options.vaultID, tokens: tokens, http: http, cloud: cloud
+                key: options.key,
+                vaultID: options.vaultID,
+                tokens: tokens,
+                http: http,
+                cloud: cloud
             )
             .run(challenge: challenge)
         }
         let tenant = Self.tenant(environment, challenge: await challenge?.value, findings: findings)
         let context = CheckContext(
-            cloud: cloud, key: options.key, vaultID: findings?.vault?.id ?? options.vaultID, tenant: tenant)
+            cloud: cloud,
+            key: options.key,
+            vaultID: findings?.vault?.id ?? options.vaultID,
+            tenant: tenant
+        )
         let checks = StatusChecks.assemble(
-            context: context, findings: findings, signIn: Self.signInHelp(chain, options), now: Date())
+            context: context,
+            findings: findings,
+            signIn: Self.signInHelp(chain, options),
+            now: Date()
+        )
         return StatusReport(checks: checks, credential: await tokens.credentialName())
     }
 
@@ -52,7 +67,8 @@ struct AzureProvider: CloudKeyProvider {
         let options = try AzureOptions(request.options)
         guard let key = options.key else {
             throw ProviderError.usage(
-                "the ticket needs the key identifier: give --key-uri URI, CMK_AZURE_KEY_URI or key-uri under [azure]")
+                "the ticket needs the key identifier: give --key-uri URI, CMK_AZURE_KEY_URI or key-uri under [azure]"
+            )
         }
         let environment = currentEnvironment()
         let http = try Self.http(environment, request)
@@ -61,7 +77,8 @@ struct AzureProvider: CloudKeyProvider {
     }
 
     private static func http(
-        _ environment: [String: String], _ request: StatusRequest
+        _ environment: [String: String],
+        _ request: StatusRequest
     ) throws(ProviderError) -> AzureHTTP {
         do {
             let client = try HTTPClient(environment: environment)
@@ -74,7 +91,8 @@ struct AzureProvider: CloudKeyProvider {
 
     /// `AZURE_TENANT_ID`, else the vault's challenge, else the token's `tid`.
     private static func tenant(
-        _ environment: [String: String], challenge: Result<BearerChallenge, CallFailure>?,
+        _ environment: [String: String],
+        challenge: Result<BearerChallenge, CallFailure>?,
         findings: LiveStatus.Findings?
     ) -> String? {
         let candidates = [environment["AZURE_TENANT_ID"], try? challenge?.get().tenant, findings?.tenant]
@@ -93,6 +111,7 @@ struct AzureProvider: CloudKeyProvider {
         return StatusChecks.SignInHelp(
             summary: summary,
             how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an application with Reader on the "
-                + "vault's subscription), or run az login")
+                + "vault's subscription), or run az login"
+        )
     }
 }

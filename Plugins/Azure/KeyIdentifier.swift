@@ -51,7 +51,9 @@ struct KeyIdentifier: Sendable, Equatable {
             // The management plane writes identifiers with an explicit :443; any other port is not Key Vault.
             guard authority[authority.index(after: colon)...] == "443" else {
                 throw KeyURIError(
-                    .port, "port '\(authority[authority.index(after: colon)...])' is not Key Vault's (443)")
+                    .port,
+                    "port '\(authority[authority.index(after: colon)...])' is not Key Vault's (443)"
+                )
             }
             authority = String(authority[..<colon])
         }
@@ -61,7 +63,9 @@ struct KeyIdentifier: Sendable, Equatable {
         guard segments.first == "keys" else {
             let found = segments.first.map { "'\($0)'" } ?? "nothing"
             throw KeyURIError(
-                .objectType, "the path must start with /keys/ (found \(found)); secrets and certificates are not keys")
+                .objectType,
+                "the path must start with /keys/ (found \(found)); secrets and certificates are not keys"
+            )
         }
         guard segments.count == 2 || segments.count == 3 else {
             throw KeyURIError(.path, "the path must be /keys/<name> or /keys/<name>/<version>")

@@ -46,12 +46,19 @@ struct LiveStatus: Sendable {
         }
         let tenant = (try? await armToken.value.get())?.claims?.tid
         return Findings(
-            tenant: tenant, servicePrincipal: await principal.value, admin: await admin.value, vault: vault)
+            tenant: tenant,
+            servicePrincipal: await principal.value,
+            admin: await admin.value,
+            vault: vault
+        )
     }
 
     private func vaultFindings(
-        _ key: KeyIdentifier, challenge: Task<Result<BearerChallenge, CallFailure>, Never>, arm: ARMClient,
-        api: AuthorizedJSON, principal: Task<Result<ServicePrincipal?, CallFailure>, Never>
+        _ key: KeyIdentifier,
+        challenge: Task<Result<BearerChallenge, CallFailure>, Never>,
+        arm: ARMClient,
+        api: AuthorizedJSON,
+        principal: Task<Result<ServicePrincipal?, CallFailure>, Never>
     ) async -> Findings.Vault {
         let keyVault = KeyVaultClient(api: api, key: key)
         let tokens = tokens
@@ -90,8 +97,12 @@ struct LiveStatus: Sendable {
         }
         _ = await vaultToken.value
         return Findings.Vault(
-            id: try? await located.value.get(), properties: await properties.value, key: keyFacts, keyNames: keyNames,
-            roles: await roles.value)
+            id: try? await located.value.get(),
+            properties: await properties.value,
+            key: keyFacts,
+            keyNames: keyNames,
+            roles: await roles.value
+        )
     }
 
     /// Runs `body` on the located vault; a vault that was not found is a failure saying so.
@@ -107,7 +118,9 @@ struct LiveStatus: Sendable {
                 CallFailure(
                     .status,
                     "the vault was not found in the subscriptions this identity can read "
-                        + "(give --vault-resource-id, or grant Reader on its subscription)"))
+                        + "(give --vault-resource-id, or grant Reader on its subscription)"
+                )
+            )
         case .failure(let failure):
             return .failure(CallFailure(failure.code, "cannot locate the vault: \(failure.reason)"))
         }
@@ -115,7 +128,8 @@ struct LiveStatus: Sendable {
 
     /// A person or an application, from the Graph token's claims; a person's directory roles.
     private static func identity(
-        graph: GraphClient, tokens: TokenCache
+        graph: GraphClient,
+        tokens: TokenCache
     ) async
         -> Result<AdminRoleCheck.Identity, CallFailure>
     {

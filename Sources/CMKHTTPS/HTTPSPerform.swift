@@ -44,8 +44,10 @@ public func cmk_https_perform(
             payload.withUnsafeBytes { bodyBytes in
                 done(
                     UnsafeMutableRawPointer(bitPattern: token),
-                    jsonBytes.bindMemory(to: CChar.self).baseAddress, jsonBytes.count,
-                    bodyBytes.bindMemory(to: UInt8.self).baseAddress, bodyBytes.count
+                    jsonBytes.bindMemory(to: CChar.self).baseAddress,
+                    jsonBytes.count,
+                    bodyBytes.bindMemory(to: UInt8.self).baseAddress,
+                    bodyBytes.count
                 )
             }
         }

@@ -1,10 +1,11 @@
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("LoopbackServer needs Glibc or Musl")
+    #error("LoopbackServer needs Glibc or Musl")
 #endif
 
 /// A small HTTP/1.1 server bound to 127.0.0.1, for fakes of cloud APIs in tests and the emulator.
@@ -46,7 +47,9 @@ public final class LoopbackServer: Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 128) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -102,7 +105,9 @@ public final class LoopbackServer: Sendable {
         let bytes = Array(head.utf8) + response.body
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { send(connection, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes.withUnsafeBytes {
+                send(connection, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return }
             offset += sent
         }
@@ -125,7 +130,10 @@ public final class LoopbackServer: Sendable {
                 }
             }
             if let end = headerEnd, data.count >= end + 4 + contentLength {
-                return ServerRequest(head: String(decoding: data[0..<end], as: UTF8.self), body: Array(data[(end + 4)..<(end + 4 + contentLength)]))
+                return ServerRequest(
+                    head: String(decoding: data[0..<end], as: UTF8.self),
+                    body: Array(data[(end + 4)..<(end + 4 + contentLength)])
+                )
             }
         }
     }
@@ -244,7 +252,8 @@ private func percentDecode(_ text: String) -> String {
 
 private func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
     guard bytes.count >= 4 else { return nil }
-    for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+    for index in 0...(bytes.count - 4)
+    where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
         return index
     }
     return nil
@@ -289,10 +298,17 @@ private final class ThreadStart: Sendable {
 private func startThread(_ body: @escaping @Sendable () -> Void) {
     let start = Unmanaged.passRetained(ThreadStart(body)).toOpaque()
     var thread = pthread_t()
-    guard pthread_create(&thread, nil, { argument in
-        Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue().body()
-        return nil
-    }, start) == 0 else {
+    guard
+        pthread_create(
+            &thread,
+            nil,
+            { argument in
+                Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue().body()
+                return nil
+            },
+            start
+        ) == 0
+    else {
         Unmanaged<ThreadStart>.fromOpaque(start).release()
         return
     }

@@ -25,7 +25,10 @@ final class AzureEmulator: Sendable {
         let path = String(trimmed.dropFirst(host.count))
         if host == "_emulator" { return own(path, request) }
         let route = Route(
-            method: request.method, host: host.split(separator: ":").first.map(String.init) ?? host, path: path)
+            method: request.method,
+            host: host.split(separator: ":").first.map(String.init) ?? host,
+            path: path
+        )
         if let latency = scenario.latencyMs, latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
         let response: ServerResponse
         if let fault = faults.take(route.id) {
@@ -35,8 +38,14 @@ final class AzureEmulator: Sendable {
         }
         log.append(
             RequestLog.Entry(
-                method: request.method, host: host, path: path, route: route.id,
-                authorization: request.headers["authorization"] != nil, status: response.status))
+                method: request.method,
+                host: host,
+                path: path,
+                route: route.id,
+                authorization: request.headers["authorization"] != nil,
+                status: response.status
+            )
+        )
         return response
     }
 
@@ -62,7 +71,11 @@ final class AzureEmulator: Sendable {
             var headers: [String: String] = [:]
             if let seconds = fault.retryAfter { headers["Retry-After"] = String(seconds) }
             return Self.error(
-                status, status == 429 ? "TooManyRequests" : "ServiceUnavailable", "injected fault", headers: headers)
+                status,
+                status == 429 ? "TooManyRequests" : "ServiceUnavailable",
+                "injected fault",
+                headers: headers
+            )
         }
         if fault.malformed == true { return .json("{\"value\": [{\"id\": ") }
         return nil
@@ -81,9 +94,11 @@ final class AzureEmulator: Sendable {
             let isUser = request.query["kind"] != "app"
             let objectID = isUser ? scenario.user?.objectId : scenario.applications?.first?.objectId
             let token = tokens.issue(
-                audience: resource, tenant: scenario.tenantId,
+                audience: resource,
+                tenant: scenario.tenantId,
                 objectID: objectID ?? "00000000-0000-0000-0000-000000000000",
-                isUser: isUser)
+                isUser: isUser
+            )
             return .json(JSONValue.object(["accessToken": .string(token), "tenant": .string(scenario.tenantId)]).text)
         default:
             return Self.error(404, "NotFound", "no emulator endpoint \(path)")
@@ -92,10 +107,15 @@ final class AzureEmulator: Sendable {
 
     /// The `{"error":{"code","message"}}` body ARM, Graph and Key Vault use.
     static func error(
-        _ status: Int, _ code: String, _ message: String, headers: [String: String] = [:]
+        _ status: Int,
+        _ code: String,
+        _ message: String,
+        headers: [String: String] = [:]
     ) -> ServerResponse {
         .json(
             JSONValue.object(["error": .object(["code": .string(code), "message": .string(message)])]).text,
-            status: status, headers: headers)
+            status: status,
+            headers: headers
+        )
     }
 }

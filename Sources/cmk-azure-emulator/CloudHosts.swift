@@ -7,14 +7,23 @@ struct CloudHosts: Sendable {
 
     static let all = [
         CloudHosts(
-            login: "login.microsoftonline.com", management: "management.azure.com",
-            vaultSuffix: "vault.azure.net", managedHSMSuffix: "managedhsm.azure.net"),
+            login: "login.microsoftonline.com",
+            management: "management.azure.com",
+            vaultSuffix: "vault.azure.net",
+            managedHSMSuffix: "managedhsm.azure.net"
+        ),
         CloudHosts(
-            login: "login.microsoftonline.us", management: "management.usgovcloudapi.net",
-            vaultSuffix: "vault.usgovcloudapi.net", managedHSMSuffix: "managedhsm.usgovcloudapi.net"),
+            login: "login.microsoftonline.us",
+            management: "management.usgovcloudapi.net",
+            vaultSuffix: "vault.usgovcloudapi.net",
+            managedHSMSuffix: "managedhsm.usgovcloudapi.net"
+        ),
         CloudHosts(
-            login: "login.chinacloudapi.cn", management: "management.chinacloudapi.cn",
-            vaultSuffix: "vault.azure.cn", managedHSMSuffix: "managedhsm.azure.cn"),
+            login: "login.chinacloudapi.cn",
+            management: "management.chinacloudapi.cn",
+            vaultSuffix: "vault.azure.cn",
+            managedHSMSuffix: "managedhsm.azure.cn"
+        ),
     ]
 
     /// The cloud a host belongs to (public when unknown).

@@ -28,7 +28,8 @@ func stopWhenStdinPipeCloses() {
     guard fstat(0, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
     var thread = pthread_t()
     pthread_create(
-        &thread, nil,
+        &thread,
+        nil,
         { _ in
             var byte: UInt8 = 0
             while true {
@@ -36,7 +37,9 @@ func stopWhenStdinPipeCloses() {
                 if count == 0 || (count < 0 && errno != EINTR) { break }
             }
             exit(0)
-        }, nil)
+        },
+        nil
+    )
     pthread_detach(thread)
 }
 

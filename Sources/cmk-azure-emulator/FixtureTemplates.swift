@@ -22,7 +22,8 @@ struct FixtureTemplates: Sendable {
         dataPlaneKey = try body("keyvault-data-plane-7.5-GetKey.json")
         guard
             case .array(let assignments)? = try body("authorization-2022-04-01-RoleAssignments_ListForScope.json")[
-                "value"],
+                "value"
+            ],
             let first = assignments.first
         else { throw EmulatorError("the role assignment fixture has no value[0]") }
         roleAssignment = first

@@ -24,7 +24,8 @@ extension AzureEmulator {
                     "@odata.context": .string("https://\(host)/v1.0/$metadata#servicePrincipals/$entity"),
                     "id": .string(principal.objectId), "appId": .string(appID),
                     "displayName": .string("Adobe Experience Platform"), "servicePrincipalType": .string("Application"),
-                ]).text)
+                ]).text
+            )
         case .memberOf:
             guard caller.isUser else {
                 return Self.error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")

@@ -23,13 +23,17 @@ extension AzureEmulator {
             return .json("{\"error\":\"invalid_client\",\"error_codes\":[7000215]}", status: 401)
         }
         let token = tokens.issue(
-            audience: String(scope.dropLast("/.default".count)), tenant: scenario.tenantId,
-            objectID: application.objectId, isUser: false)
+            audience: String(scope.dropLast("/.default".count)),
+            tenant: scenario.tenantId,
+            objectID: application.objectId,
+            isUser: false
+        )
         return .json(
             JSONValue.object([
                 "token_type": .string("Bearer"), "expires_in": .number(3599), "ext_expires_in": .number(3599),
                 "access_token": .string(token),
-            ]).text)
+            ]).text
+        )
     }
 
     func instanceMetadata(_ request: ServerRequest) -> ServerResponse {
@@ -59,17 +63,23 @@ extension AzureEmulator {
             return .json("{\"error\":\"invalid_request\",\"error_description\":\"resource is required\"}", status: 400)
         }
         let token = tokens.issue(
-            audience: resource, tenant: scenario.tenantId, objectID: identity.objectId, isUser: false)
+            audience: resource,
+            tenant: scenario.tenantId,
+            objectID: identity.objectId,
+            isUser: false
+        )
         return .json(
             JSONValue.object([
                 "access_token": .string(token), "expires_in": .string("86399"), "expires_on": .string("4102444800"),
                 "resource": .string(resource), "token_type": .string("Bearer"),
-            ]).text)
+            ]).text
+        )
     }
 
     private func metadataHeaderMissing() -> ServerResponse {
         .json(
             "{\"error\":\"bad_request_102\",\"error_description\":\"Required metadata header not specified\"}",
-            status: 400)
+            status: 400
+        )
     }
 }

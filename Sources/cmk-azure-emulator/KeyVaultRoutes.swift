@@ -18,8 +18,11 @@ extension AzureEmulator {
         guard tokens.validate(request.headers["authorization"], audience: resource) != nil else {
             let authority = "https://\(CloudHosts.of(host).login)/\(scenario.tenantId)"
             return Self.error(
-                401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
-                headers: ["WWW-Authenticate": "Bearer authorization=\"\(authority)\", resource=\"\(resource)\""])
+                401,
+                "Unauthorized",
+                "AKV10000: Request is missing a Bearer or PoP token.",
+                headers: ["WWW-Authenticate": "Bearer authorization=\"\(authority)\", resource=\"\(resource)\""]
+            )
         }
         if vault.dataPlane == "forbidden" {
             return Self.error(403, "Forbidden", "Caller is not authorized to perform action on resource.")
@@ -30,7 +33,10 @@ extension AzureEmulator {
                 version == nil || version?.lowercased() == (key.version ?? Self.defaultVersion)
             else {
                 return Self.error(
-                    404, "KeyNotFound", "A key with (name/id) \(keyName) was not found in this key vault.")
+                    404,
+                    "KeyNotFound",
+                    "A key with (name/id) \(keyName) was not found in this key vault."
+                )
             }
             return .json(dataPlaneKeyBody(key, host: host).text)
         default:
@@ -60,7 +66,8 @@ extension AzureEmulator {
         } else if let size = key.keySize, size != 2048 {
             // The fixture's modulus is 2048 bits; other sizes get a synthetic modulus of that length.
             jwk["n"] = .string(
-                TokenIssuer.base64URL([0xc5] + (1..<(size / 8)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }))
+                TokenIssuer.base64URL([0xc5] + (1..<(size / 8)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) })
+            )
         }
         var patch: [String: JSONValue] = ["key": .object(jwk)]
         if let attributes = key.attributes { patch["attributes"] = attributes }

@@ -5,11 +5,14 @@ extension AzureEmulator {
     func management(_ route: Route, host: String, _ request: ServerRequest) -> ServerResponse {
         guard tokens.validate(request.headers["authorization"], audience: "https://\(host)") != nil else {
             return Self.error(
-                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.",
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing or invalid.",
                 headers: [
                     "WWW-Authenticate":
                         "Bearer authorization_uri=\"https://\(CloudHosts.of(host).login)/\(scenario.tenantId)\""
-                ])
+                ]
+            )
         }
         let subscriptions = scenario.subscriptions ?? []
         switch route {
@@ -25,7 +28,8 @@ extension AzureEmulator {
                 JSONValue.object([
                     "value": .array(value),
                     "count": .object(["type": .string("Total"), "value": .number(Double(value.count))]),
-                ]).text)
+                ]).text
+            )
         case .resources(let subscription):
             guard subscriptions.contains(where: { $0.lowercased() == subscription.lowercased() }) else {
                 return Self.error(404, "SubscriptionNotFound", "The subscription '\(subscription)' could not be found.")
@@ -75,9 +79,11 @@ extension AzureEmulator {
 
     private func vaultNotFound(_ path: Route.VaultPath) -> ServerResponse {
         Self.error(
-            404, "ResourceNotFound",
+            404,
+            "ResourceNotFound",
             "The Resource 'Microsoft.KeyVault/vaults/\(path.name)' under resource group '\(path.resourceGroup)' "
-                + "was not found.")
+                + "was not found."
+        )
     }
 
     static func vaultID(_ vault: Scenario.Vault) -> String {
@@ -95,7 +101,8 @@ extension AzureEmulator {
                     "tenantId": .string(scenario.tenantId),
                     "vaultUri": .string("https://\(vault.name).\(cloud.vaultSuffix)/"),
                 ]),
-            ]))
+            ])
+        )
         if let patch = vault.properties { body["properties"] = body["properties"]?.merging(patch) }
         return body
     }
@@ -114,7 +121,8 @@ extension AzureEmulator {
             .object([
                 "id": .string("\(Self.vaultID(vault))/keys/\(key.name)"), "name": .string(key.name),
                 "properties": .object(properties),
-            ]))
+            ])
+        )
     }
 
     /// The principal's assignments at the vault, above it and below it, paged by `rolePageSize`.
@@ -142,11 +150,13 @@ extension AzureEmulator {
                     "properties": .object([
                         "roleDefinitionId": .string(
                             "/subscriptions/\(vault.subscriptionId)/providers/Microsoft.Authorization/roleDefinitions/"
-                                + assignment.roleDefinitionId),
+                                + assignment.roleDefinitionId
+                        ),
                         "principalId": .string(assignment.principalId), "principalType": .string("ServicePrincipal"),
                         "scope": .string(scope),
                     ]),
-                ]))
+                ])
+            )
         }
         let size = scenario.rolePageSize ?? 0
         let start = Int(request.query["$skiptoken"] ?? "") ?? 0
@@ -156,7 +166,8 @@ extension AzureEmulator {
         if start + size < all.count {
             body["nextLink"] = .string(
                 "https://\(host)\(vaultID)/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
-                    + "&$filter=\(percentEncode(filter))&$skiptoken=\(start + size)")
+                    + "&$filter=\(percentEncode(filter))&$skiptoken=\(start + size)"
+            )
         }
         return .json(JSONValue.object(body).text)
     }

@@ -55,7 +55,9 @@ let scenarioPath =
 let emulator: AzureEmulator
 do {
     emulator = AzureEmulator(
-        scenario: try Scenario.load(scenarioPath), templates: try FixtureTemplates(directory: fixtures))
+        scenario: try Scenario.load(scenarioPath),
+        templates: try FixtureTemplates(directory: fixtures)
+    )
 } catch {
     fail("\(error)")
 }
@@ -70,12 +72,15 @@ print(server.origin)
 // What to paste to try cmk against this scenario: the emulator's own made-up credentials.
 print("export CMK_ENDPOINT_OVERRIDE=\(server.origin)")
 if let application = emulator.scenario.applications?.first, let secret = application.clientSecret {
-    print("export AZURE_TENANT_ID=\(emulator.scenario.tenantId) AZURE_CLIENT_ID=\(application.clientId) AZURE_CLIENT_SECRET=\(secret)")
+    print(
+        "export AZURE_TENANT_ID=\(emulator.scenario.tenantId) AZURE_CLIENT_ID=\(application.clientId) AZURE_CLIENT_SECRET=\(secret)"
+    )
 }
 let vault = emulator.scenario.vaults?.first
-let keyURI = vault.map { vault in
-    "https://\(vault.name).vault.azure.net/keys/\(vault.keys?.first?.name ?? "<key>")"
-} ?? "https://<vault>.vault.azure.net/keys/<key>"
+let keyURI =
+    vault.map { vault in
+        "https://\(vault.name).vault.azure.net/keys/\(vault.keys?.first?.name ?? "<key>")"
+    } ?? "https://<vault>.vault.azure.net/keys/<key>"
 print("# then: cmk status --provider azure --key-uri \(keyURI)")
 fflush(nil)  // the first line is what a test waits for
 while true { pause() }

@@ -1,11 +1,12 @@
 import CMKCore
 import CMKHost
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk needs Glibc or Musl")
+    #error("cmk needs Glibc or Musl")
 #endif
 
 /// `cmk`: the thin command line. It parses arguments, asks CMKHost to find and run providers,
@@ -37,11 +38,21 @@ struct CMK {
         default: command = Commands.named(first)
         }
         guard let command else {
-            return usageFailure(UsageError("unknown subcommand '\(first)'"), usage: Help.mainUsage, command: nil, terminal: terminal)
+            return usageFailure(
+                UsageError("unknown subcommand '\(first)'"),
+                usage: Help.mainUsage,
+                command: nil,
+                terminal: terminal
+            )
         }
         let parsed: Arguments
         do {
-            parsed = try Arguments(rest, flags: command.flags.union(["help"]), options: command.options, acceptsProviderOptions: command.acceptsProviderOptions)
+            parsed = try Arguments(
+                rest,
+                flags: command.flags.union(["help"]),
+                options: command.options,
+                acceptsProviderOptions: command.acceptsProviderOptions
+            )
         } catch {
             return usageFailure(error, usage: command.usage, command: command.name, terminal: terminal)
         }
@@ -80,8 +91,13 @@ struct CommandContext {
 
     /// Output format: `--output` beats `CMK_OUTPUT` beats the config file; text by default.
     func outputFormat(_ arguments: Arguments, config: ConfigFile) throws(UsageError) -> OutputFormat {
-        let raw = arguments.values["output"] ?? environment["CMK_OUTPUT"].flatMap { $0.isEmpty ? nil : $0 } ?? config.values["output"] ?? "text"
-        guard let format = OutputFormat(rawValue: raw) else { throw UsageError("output format '\(raw)' is not one of: text, json") }
+        let raw =
+            arguments.values["output"] ?? environment["CMK_OUTPUT"].flatMap { $0.isEmpty ? nil : $0 } ?? config.values[
+                "output"
+            ] ?? "text"
+        guard let format = OutputFormat(rawValue: raw) else {
+            throw UsageError("output format '\(raw)' is not one of: text, json")
+        }
         return format
     }
 
@@ -89,7 +105,10 @@ struct CommandContext {
     func startSession(_ arguments: Arguments, reportProblems: Bool = true) async throws -> Session {
         // A bad override is refused before any provider could act on it.
         _ = try HTTPClient(environment: environment)
-        let session = try await Session.start(environment: environment, isolateFlag: arguments.flags.contains("isolate"))
+        let session = try await Session.start(
+            environment: environment,
+            isolateFlag: arguments.flags.contains("isolate")
+        )
         guard reportProblems else { return session }
         for problem in session.catalog.problems {
             terminal.err("Warning: skipped \(problem.path): \(problem.reason)")

@@ -40,7 +40,8 @@ struct AzureChecksTests {
         #expect(status.credential == "environment (client secret, client id 1111…)")
         #expect(status.summary("key-type") == "RSA-HSM 3072 bits")
         #expect(
-            status.summary("app-key-access").contains("Key Vault Crypto Service Encryption User at \(Self.vaultID)"))
+            status.summary("app-key-access").contains("Key Vault Crypto Service Encryption User at \(Self.vaultID)")
+        )
         #expect(status.remediation("support-ticket").contains("Microsoft Entra tenant: \(AzureEmulatorProcess.tenant)"))
         for secret in azureSecrets { #expect(!status.output.contains(secret)) }
     }
@@ -53,20 +54,26 @@ struct AzureChecksTests {
         #expect(
             status.ids("action-required") == [
                 "app-consent", "app-key-access", "vault-purge-protection", "vault-dedicated",
-            ])
+            ]
+        )
         #expect(
             status.remediation("app-consent") == "An administrator opens \(Self.consentURL) and accepts, or runs: "
-                + "az ad sp create --id 251e3919-1940-4296-bb8b-6b9a5e8a4805")
+                + "az ad sp create --id 251e3919-1940-4296-bb8b-6b9a5e8a4805"
+        )
         #expect(
             status.remediation("app-key-access").hasPrefix(
-                "Give consent first (see app-consent), then: az role assignment create"))
+                "Give consent first (see app-consent), then: az role assignment create"
+            )
+        )
         #expect(
             status.remediation("vault-purge-protection")
-                == "az keyvault update --name contoso-cmk --resource-group shared-rg --enable-purge-protection true")
+                == "az keyvault update --name contoso-cmk --resource-group shared-rg --enable-purge-protection true"
+        )
         #expect(
             status.check("vault-purge-protection")["evidence"] as? [String] == [
                 "key recoveryLevel Recoverable+Purgeable"
-            ])
+            ]
+        )
         #expect(status.summary("vault-dedicated") == "contoso-cmk also holds 1 other key: payments-signing")
         #expect(status.state("vault-soft-delete") == "ok")
         #expect(status.summary("key-type") == "RSA 2048 bits")
@@ -85,12 +92,16 @@ struct AzureChecksTests {
             name: "Crypto Service Encryption User on the vault",
             assignments: [
                 ["principalId": sp, "roleDefinitionId": "e147488a-f6f5-4113-8e2d-b22465e65bf6", "scope": "vault"]
-            ], granted: true),
+            ],
+            granted: true
+        ),
         RoleCase(
             name: "Crypto User on the key",
             assignments: [
                 ["principalId": sp, "roleDefinitionId": "12338af0-0e69-4776-bea7-57ae8d297424", "scope": "key:cmk-key"]
-            ], granted: true),
+            ],
+            granted: true
+        ),
         RoleCase(
             name: "Crypto Officer on the resource group",
             assignments: [
@@ -98,7 +109,9 @@ struct AzureChecksTests {
                     "principalId": sp, "roleDefinitionId": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
                     "scope": "resourceGroup",
                 ]
-            ], granted: true),
+            ],
+            granted: true
+        ),
         RoleCase(
             name: "Administrator on the subscription",
             assignments: [
@@ -106,7 +119,9 @@ struct AzureChecksTests {
                     "principalId": sp, "roleDefinitionId": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
                     "scope": "subscription",
                 ]
-            ], granted: true),
+            ],
+            granted: true
+        ),
         RoleCase(name: "no assignment", assignments: [], granted: false),
         RoleCase(
             name: "the right role on another key",
@@ -115,12 +130,16 @@ struct AzureChecksTests {
                     "principalId": sp, "roleDefinitionId": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
                     "scope": "key:other-key",
                 ]
-            ], granted: false),
+            ],
+            granted: false
+        ),
         RoleCase(
             name: "Reader only",
             assignments: [
                 ["principalId": sp, "roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7", "scope": "vault"]
-            ], granted: false),
+            ],
+            granted: false
+        ),
         RoleCase(
             name: "the right role for someone else",
             assignments: [
@@ -129,17 +148,22 @@ struct AzureChecksTests {
                     "roleDefinitionId": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
                     "scope": "vault",
                 ]
-            ], granted: false),
+            ],
+            granted: false
+        ),
     ]
 
     @Test("app-key-access in an RBAC vault: the role on the key, the vault or above", arguments: roleCases)
     func rbacAccess(_ role: RoleCase) async throws {
         let emulator = try await AzureEmulatorProcess(
-            "ready", patch: Self.vault { $0["roleAssignments"] = role.assignments })
+            "ready",
+            patch: Self.vault { $0["roleAssignments"] = role.assignments }
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(
             status.state("app-key-access") == (role.granted ? "ok" : "action-required"),
-            "\(status.summary("app-key-access"))")
+            "\(status.summary("app-key-access"))"
+        )
         if !role.granted {
             #expect(
                 status.remediation("app-key-access")
@@ -183,7 +207,8 @@ struct AzureChecksTests {
         #expect(ok.result.status == 0, "\(ok.result.stdout)")
         #expect(
             ok.summary("app-key-access")
-                == "An access policy gives the vendor's application get, wrapKey and unwrapKey on keys")
+                == "An access policy gives the vendor's application get, wrapKey and unwrapKey on keys"
+        )
         #expect(ok.summary("key-type") == "RSA 4096 bits")
 
         let missing = try await AzureEmulatorProcess(
@@ -192,13 +217,15 @@ struct AzureChecksTests {
                 var properties = vault["properties"] as! [String: Any]
                 properties["accessPolicies"] = [["objectId": Self.sp, "permissions": ["keys": ["get", "wrapKey"]]]]
                 vault["properties"] = properties
-            })
+            }
+        )
         let status = try await AzureStatus.run(environment: missing.signedIn)
         #expect(status.state("app-key-access") == "action-required")
         #expect(status.summary("app-key-access").hasSuffix("unwrapKey"))
         #expect(
             status.remediation("app-key-access") == "az keyvault set-policy --name contoso-cmk --resource-group cmk-rg "
-                + "--object-id \(Self.sp) --key-permissions get wrapKey unwrapKey")
+                + "--object-id \(Self.sp) --key-permissions get wrapKey unwrapKey"
+        )
     }
 
     struct KeyCase: CustomTestStringConvertible, Sendable {
@@ -218,39 +245,76 @@ struct AzureChecksTests {
     static func json(_ value: any Sendable) -> Any { (value as? String) == jsonNull ? NSNull() : value }
     static let keyCases: [KeyCase] = [
         KeyCase(
-            name: "EC key", fields: ["kty": "EC", "keySize": jsonNull], check: "key-type", state: "action-required",
-            text: "az keyvault key create --vault-name contoso-cmk --name <new-key> --kty RSA --size 3072"),
+            name: "EC key",
+            fields: ["kty": "EC", "keySize": jsonNull],
+            check: "key-type",
+            state: "action-required",
+            text: "az keyvault key create --vault-name contoso-cmk --name <new-key> --kty RSA --size 3072"
+        ),
         KeyCase(
-            name: "RSA 1024", fields: ["kty": "RSA", "keySize": 1024], check: "key-type", state: "action-required",
-            text: "RSA 1024 bits: CMK needs RSA or RSA-HSM of 2048, 3072 or 4096 bits"),
+            name: "RSA 1024",
+            fields: ["kty": "RSA", "keySize": 1024],
+            check: "key-type",
+            state: "action-required",
+            text: "RSA 1024 bits: CMK needs RSA or RSA-HSM of 2048, 3072 or 4096 bits"
+        ),
         KeyCase(
-            name: "RSA 4096", fields: ["kty": "RSA", "keySize": 4096], check: "key-type", state: "ok",
-            text: "RSA 4096 bits"),
+            name: "RSA 4096",
+            fields: ["kty": "RSA", "keySize": 4096],
+            check: "key-type",
+            state: "ok",
+            text: "RSA 4096 bits"
+        ),
         KeyCase(
-            name: "no unwrapKey", fields: ["keyOps": ["wrapKey", "sign"]], check: "key-operations",
+            name: "no unwrapKey",
+            fields: ["keyOps": ["wrapKey", "sign"]],
+            check: "key-operations",
             state: "action-required",
             text: "az keyvault key set-attributes --vault-name contoso-cmk --name cmk-key "
-                + "--ops wrapKey sign unwrapKey"),
+                + "--ops wrapKey sign unwrapKey"
+        ),
         KeyCase(
-            name: "disabled", fields: ["attributes": ["enabled": false]], check: "key-enabled",
+            name: "disabled",
+            fields: ["attributes": ["enabled": false]],
+            check: "key-enabled",
             state: "action-required",
-            text: "az keyvault key set-attributes --vault-name contoso-cmk --name cmk-key --enabled true"),
+            text: "az keyvault key set-attributes --vault-name contoso-cmk --name cmk-key --enabled true"
+        ),
         KeyCase(
-            name: "expired", fields: ["attributes": ["exp": now - 86_400]], check: "key-expiry",
+            name: "expired",
+            fields: ["attributes": ["exp": now - 86_400]],
+            check: "key-expiry",
             state: "action-required",
-            text: "The key expired on"),
+            text: "The key expired on"
+        ),
         KeyCase(
-            name: "expires in 10 days", fields: ["attributes": ["exp": now + 10 * 86_400 + 3600]], check: "key-expiry",
-            state: "action-required", text: "in 10 days"),
+            name: "expires in 10 days",
+            fields: ["attributes": ["exp": now + 10 * 86_400 + 3600]],
+            check: "key-expiry",
+            state: "action-required",
+            text: "in 10 days"
+        ),
         KeyCase(
-            name: "expires in 90 days", fields: ["attributes": ["exp": now + 90 * 86_400]], check: "key-expiry",
-            state: "ok", text: "The key expires on"),
+            name: "expires in 90 days",
+            fields: ["attributes": ["exp": now + 90 * 86_400]],
+            check: "key-expiry",
+            state: "ok",
+            text: "The key expires on"
+        ),
         KeyCase(
-            name: "not valid yet", fields: ["attributes": ["nbf": now + 5 * 86_400]], check: "key-expiry",
-            state: "action-required", text: "The key is not valid before"),
+            name: "not valid yet",
+            fields: ["attributes": ["nbf": now + 5 * 86_400]],
+            check: "key-expiry",
+            state: "action-required",
+            text: "The key is not valid before"
+        ),
         KeyCase(
-            name: "no such key", fields: ["name": "another-key"], check: "key-enabled", state: "action-required",
-            text: "Create it: az keyvault key create --vault-name contoso-cmk --name cmk-key --kty RSA --size 3072"),
+            name: "no such key",
+            fields: ["name": "another-key"],
+            check: "key-enabled",
+            state: "action-required",
+            text: "Create it: az keyvault key create --vault-name contoso-cmk --name cmk-key --kty RSA --size 3072"
+        ),
     ]
 
     @Test("the key's type, operations, state and dates", arguments: keyCases)
@@ -265,7 +329,8 @@ struct AzureChecksTests {
                         fields[name] = Self.json(value)
                     }
                 }
-            })
+            }
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(status.state(key.check) == key.state, "\(status.summary(key.check))")
         let text = status.summary(key.check) + " " + status.remediation(key.check)
@@ -276,13 +341,18 @@ struct AzureChecksTests {
     func versions() async throws {
         let emulator = try await AzureEmulatorProcess("ready")
         let right = try await AzureStatus.run(
-            environment: emulator.signedIn, keyURI: "\(AzureEmulatorProcess.keyURI)/0123456789abcdef0123456789abcdef")
+            environment: emulator.signedIn,
+            keyURI: "\(AzureEmulatorProcess.keyURI)/0123456789abcdef0123456789abcdef"
+        )
         #expect(right.state("key-type") == "ok")
         let wrong = try await AzureStatus.run(
-            environment: emulator.signedIn, keyURI: "\(AzureEmulatorProcess.keyURI)/ffffffffffffffffffffffffffffffff")
+            environment: emulator.signedIn,
+            keyURI: "\(AzureEmulatorProcess.keyURI)/ffffffffffffffffffffffffffffffff"
+        )
         #expect(wrong.state("key-type") == "action-required")
         #expect(
-            wrong.summary("key-type") == "contoso-cmk has no key cmk-key with version ffffffffffffffffffffffffffffffff")
+            wrong.summary("key-type") == "contoso-cmk has no key cmk-key with version ffffffffffffffffffffffffffffffff"
+        )
     }
 
     struct VaultCase: CustomTestStringConvertible, Sendable {
@@ -296,27 +366,46 @@ struct AzureChecksTests {
 
     static let vaultCases: [VaultCase] = [
         VaultCase(
-            name: "both flags on", properties: [:], recoveryLevel: "Purgeable", softDelete: "ok",
-            purgeProtection: "ok"),
+            name: "both flags on",
+            properties: [:],
+            recoveryLevel: "Purgeable",
+            softDelete: "ok",
+            purgeProtection: "ok"
+        ),
         VaultCase(
-            name: "purge protection off", properties: ["enablePurgeProtection": false], recoveryLevel: "Recoverable",
-            softDelete: "ok", purgeProtection: "action-required"),
+            name: "purge protection off",
+            properties: ["enablePurgeProtection": false],
+            recoveryLevel: "Recoverable",
+            softDelete: "ok",
+            purgeProtection: "action-required"
+        ),
         VaultCase(
-            name: "soft delete off", properties: ["enableSoftDelete": false, "enablePurgeProtection": false],
-            recoveryLevel: "Purgeable", softDelete: "action-required", purgeProtection: "action-required"),
+            name: "soft delete off",
+            properties: ["enableSoftDelete": false, "enablePurgeProtection": false],
+            recoveryLevel: "Purgeable",
+            softDelete: "action-required",
+            purgeProtection: "action-required"
+        ),
         VaultCase(
             name: "flags absent, key recoverable",
             properties: ["enableSoftDelete": jsonNull, "enablePurgeProtection": jsonNull],
-            recoveryLevel: "Recoverable", softDelete: "ok", purgeProtection: "ok"),
+            recoveryLevel: "Recoverable",
+            softDelete: "ok",
+            purgeProtection: "ok"
+        ),
         VaultCase(
             name: "flags absent, key purgeable",
             properties: ["enableSoftDelete": jsonNull, "enablePurgeProtection": jsonNull],
-            recoveryLevel: "Recoverable+Purgeable", softDelete: "ok", purgeProtection: "action-required"),
+            recoveryLevel: "Recoverable+Purgeable",
+            softDelete: "ok",
+            purgeProtection: "action-required"
+        ),
     ]
 
     @Test(
         "soft delete and purge protection: the vault's flags first, else the key's recovery level",
-        arguments: vaultCases)
+        arguments: vaultCases
+    )
     func vaultFlags(_ vaultCase: VaultCase) async throws {
         let emulator = try await AzureEmulatorProcess("ready") { scenario in
             Self.vault { vault in
@@ -332,7 +421,8 @@ struct AzureChecksTests {
         if vaultCase.purgeProtection == "action-required" {
             #expect(
                 status.remediation("vault-purge-protection")
-                    == "az keyvault update --name contoso-cmk --resource-group cmk-rg --enable-purge-protection true")
+                    == "az keyvault update --name contoso-cmk --resource-group cmk-rg --enable-purge-protection true"
+            )
         }
     }
 

@@ -19,7 +19,9 @@ struct AzureCredentialTests {
         // The vault's unauthenticated challenge names the tenant: the consent URL is the tenant's own.
         #expect(
             status.remediation("app-consent").contains(
-                "https://login.microsoftonline.com/\(AzureEmulatorProcess.tenant)/oauth2/authorize?response_type=code"))
+                "https://login.microsoftonline.com/\(AzureEmulatorProcess.tenant)/oauth2/authorize?response_type=code"
+            )
+        )
         #expect(status.credential == nil)
         let requests = try await emulator.requests()
         #expect(requests.map(\.route) == ["vault.key"])
@@ -33,7 +35,9 @@ struct AzureCredentialTests {
             status.remediation("app-consent").hasSuffix(
                 "https://login.microsoftonline.com/common/oauth2/authorize?response_type=code"
                     + "&client_id=251e3919-1940-4296-bb8b-"
-                    + "6b9a5e8a4805&redirect_uri=https://experience.adobe.com&scope=user.read"))
+                    + "6b9a5e8a4805&redirect_uri=https://experience.adobe.com&scope=user.read"
+            )
+        )
     }
 
     @Test(
@@ -41,10 +45,13 @@ struct AzureCredentialTests {
         arguments: [
             ("https://gov-keys.vault.usgovcloudapi.net/keys/k", "https://login.microsoftonline.us/"),
             ("https://cn-keys.vault.azure.cn/keys/k", "https://login.chinacloudapi.cn/"),
-        ])
+        ]
+    )
     func sovereignConsentURL(_ keyURI: String, _ login: String) async throws {
         let status = try await AzureStatus.run(
-            environment: ["AZURE_TENANT_ID": AzureEmulatorProcess.tenant], keyURI: keyURI)
+            environment: ["AZURE_TENANT_ID": AzureEmulatorProcess.tenant],
+            keyURI: keyURI
+        )
         #expect(status.remediation("app-consent").contains("\(login)\(AzureEmulatorProcess.tenant)/oauth2/authorize?"))
     }
 
@@ -64,7 +71,8 @@ struct AzureCredentialTests {
         let status = try await AzureStatus.run(environment: environment)
         #expect(status.result.status == 3)
         #expect(
-            status.summary("key-type").contains("(401: invalid_client, AADSTS7000215)"), "\(status.summary("key-type"))"
+            status.summary("key-type").contains("(401: invalid_client, AADSTS7000215)"),
+            "\(status.summary("key-type"))"
         )
         #expect(!status.output.contains("wrong-secret-5e6f7a8b"))
     }
@@ -93,7 +101,8 @@ struct AzureCredentialTests {
             environment: [
                 "CMK_ENDPOINT_OVERRIDE": emulator.origin, "IDENTITY_ENDPOINT": "http://localhost:42356/msi/token",
                 "IDENTITY_HEADER": AzureEmulatorProcess.identityHeader,
-            ])
+            ]
+        )
         #expect(status.result.status == 0, "\(status.result.stdout)")
         #expect(status.credential == "managed identity (App Service endpoint)")
         #expect(!status.output.contains(AzureEmulatorProcess.identityHeader))
@@ -103,8 +112,10 @@ struct AzureCredentialTests {
     func instanceMetadataOnlyOnAzure() async throws {
         let onAzure = try await AzureEmulatorProcess("ready")
         let vm = try await AzureStatus(
-            ["--key-uri", AzureEmulatorProcess.keyURI], environment: ["CMK_ENDPOINT_OVERRIDE": onAzure.origin],
-            sysRoot: TestPaths.fixtureRoot("azure-vm"))
+            ["--key-uri", AzureEmulatorProcess.keyURI],
+            environment: ["CMK_ENDPOINT_OVERRIDE": onAzure.origin],
+            sysRoot: TestPaths.fixtureRoot("azure-vm")
+        )
         #expect(vm.result.status == 0, "\(vm.result.stdout)")
         #expect(vm.credential == "managed identity (instance metadata)")
         #expect(try await onAzure.requests().contains { $0.route == "imds.token" })
@@ -117,7 +128,9 @@ struct AzureCredentialTests {
 
     /// A fake `az` that prints tokens the emulator issued for a signed-in user.
     static func fakeAzure(
-        _ emulator: AzureEmulatorProcess, in directory: TemporaryDirectory, body: String? = nil
+        _ emulator: AzureEmulatorProcess,
+        in directory: TemporaryDirectory,
+        body: String? = nil
     ) async throws {
         var script = "#!/bin/sh\n"
         if let body {
@@ -141,7 +154,8 @@ struct AzureCredentialTests {
         arguments: [
             ("ready", "ok", "The signed-in user holds Global Administrator"),
             ("needs-setup", "action-required", "The signed-in user holds none of"),
-        ])
+        ]
+    )
     func azureCLIUser(_ scenario: String, _ state: String, _ summary: String) async throws {
         let emulator = try await AzureEmulatorProcess(scenario)
         let bin = try TemporaryDirectory("cmk-azure-bin")
@@ -164,7 +178,8 @@ struct AzureCredentialTests {
                 "Azure CLI is not signed in: run az login"
             ),
             ("exec sleep 30\n", "did not finish in time and was stopped"),
-        ])
+        ]
+    )
     func azureCLIFailures(_ body: String, _ reason: String) async throws {
         let emulator = try await AzureEmulatorProcess("ready")
         let bin = try TemporaryDirectory("cmk-azure-bin")
@@ -173,7 +188,8 @@ struct AzureCredentialTests {
         let start = ContinuousClock.now
         let status = try await AzureStatus.run(
             ["--timeout", "2"],
-            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"])
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
+        )
         // Far below the 30 s the hanging `az` would take (with room for a loaded machine).
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(status.result.status == 3)

@@ -14,8 +14,10 @@ struct AzureDetectionTests {
             $0["instance"] = ["compute": ["azEnvironment": "azureusgovernmentcloud"]]
         }
         let result = try await runCMK(
-            ["detect", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
-            sysRoot: TestPaths.fixtureRoot("azure-vm"))
+            ["detect", "--output", "json"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
+            sysRoot: TestPaths.fixtureRoot("azure-vm")
+        )
         let detection = try Self.azure(result)
         #expect(detection["strength"] as? String == "strong")
         #expect(detection["platform"] as? String == "Azure (US Government)")
@@ -31,7 +33,8 @@ struct AzureDetectionTests {
             ["WEBSITE_SITE_NAME": "contoso-web"], ["FUNCTIONS_WORKER_RUNTIME": "dotnet-isolated"],
             ["CONTAINER_APP_NAME": "contoso-app"],
             ["IDENTITY_ENDPOINT": "http://localhost:42356/msi/token", "IDENTITY_HEADER": "h"],
-        ])
+        ]
+    )
     func platformServices(_ environment: [String: String]) async throws {
         let emulator = try await AzureEmulatorProcess("ready")
         var all = environment
@@ -45,8 +48,10 @@ struct AzureDetectionTests {
     func offAzure() async throws {
         let emulator = try await AzureEmulatorProcess("ready")
         let hyperV = try await runCMK(
-            ["detect", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
-            sysRoot: TestPaths.fixtureRoot("hyperv-onprem"))
+            ["detect", "--output", "json"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
+            sysRoot: TestPaths.fixtureRoot("hyperv-onprem")
+        )
         let rejected = try Self.azure(hyperV)["rejected"] as? [String] ?? []
         #expect(rejected.contains("DMI sys_vendor is Microsoft Corporation, which on-premises Hyper-V reports too"))
         _ = try await runCMK(["detect", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin])
@@ -61,11 +66,15 @@ struct AzureDetectionTests {
         let emulator = try await AzureEmulatorProcess("ready") { $0["instance"] = nil }
         let detection = try Self.azure(
             try await runCMK(
-                ["detect", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
-                sysRoot: root.path))
+                ["detect", "--output", "json"],
+                environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin],
+                sysRoot: root.path
+            )
+        )
         #expect(detection["platform"] as? String == "Azure (China)")
         #expect(
-            (detection["rejected"] as? [String] ?? []).contains { $0.hasPrefix("instance metadata did not confirm") })
+            (detection["rejected"] as? [String] ?? []).contains { $0.hasPrefix("instance metadata did not confirm") }
+        )
     }
 
     @Test("--probe asks instance metadata without a local signal")
@@ -73,7 +82,10 @@ struct AzureDetectionTests {
         let emulator = try await AzureEmulatorProcess("ready")
         let detection = try Self.azure(
             try await runCMK(
-                ["detect", "--probe", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin]))
+                ["detect", "--probe", "--output", "json"],
+                environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin]
+            )
+        )
         #expect(detection["platform"] as? String == "Azure (public cloud)")
         // Other providers probe too (their own metadata paths); Azure asked its endpoint once.
         #expect(try await emulator.requests().filter { $0.route.hasPrefix("imds.") }.map(\.route) == ["imds.instance"])

@@ -102,14 +102,18 @@ struct AzureStatus {
 
     init(_ arguments: [String] = [], environment: [String: String], sysRoot: String? = nil) async throws {
         result = try await runCMK(
-            ["status", "--provider", "azure", "--output", "json"] + arguments, environment: environment,
-            sysRoot: sysRoot)
+            ["status", "--provider", "azure", "--output", "json"] + arguments,
+            environment: environment,
+            sysRoot: sysRoot
+        )
         document = try result.json()
     }
 
     /// Key URI given (the emulator's key) unless `arguments` already has one.
     static func run(
-        _ arguments: [String] = [], environment: [String: String], keyURI: String = AzureEmulatorProcess.keyURI
+        _ arguments: [String] = [],
+        environment: [String: String],
+        keyURI: String = AzureEmulatorProcess.keyURI
     ) async throws -> AzureStatus {
         try await AzureStatus(["--key-uri", keyURI] + arguments, environment: environment)
     }

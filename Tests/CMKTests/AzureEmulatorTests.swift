@@ -10,7 +10,8 @@ struct AzureEmulatorTests {
     {
         let headers = token.map { ["Authorization": "Bearer \($0)"] } ?? [:]
         return try await HTTPClient(environment: [:]).send(
-            HTTPRequest(url: "\(emulator.origin)\(path)", headers: headers))
+            HTTPRequest(url: "\(emulator.origin)\(path)", headers: headers)
+        )
     }
 
     @Test("a token is accepted only by the audience it was issued for")
@@ -35,7 +36,8 @@ struct AzureEmulatorTests {
         #expect(response.status == 401)
         #expect(
             response.header("www-authenticate") == "Bearer authorization=\"https://login.microsoftonline.com/"
-                + "\(AzureEmulatorProcess.tenant)\", resource=\"https://vault.azure.net\"")
+                + "\(AzureEmulatorProcess.tenant)\", resource=\"https://vault.azure.net\""
+        )
     }
 
     @Test("responses keep the REST examples' shapes: the ARM key URI with :443, the example's key fields")
@@ -45,13 +47,15 @@ struct AzureEmulatorTests {
         let vaultPath = "/management.azure.com\(AzureChecksTests.vaultID)"
         let key = try await Self.get(emulator, "\(vaultPath)/keys/cmk-key?api-version=2023-07-01", token: arm)
         let properties = try #require(
-            (try JSONSerialization.jsonObject(with: Data(key.body)) as? [String: Any])?["properties"] as? [String: Any])
+            (try JSONSerialization.jsonObject(with: Data(key.body)) as? [String: Any])?["properties"] as? [String: Any]
+        )
         #expect(properties["keyUri"] as? String == "https://contoso-cmk.vault.azure.net:443/keys/cmk-key")
         #expect(properties["keySize"] as? Int == 3072)
         let vault = try await Self.get(emulator, "\(vaultPath)?api-version=2023-07-01", token: arm)
         let vaultProperties = try #require(
             (try JSONSerialization.jsonObject(with: Data(vault.body)) as? [String: Any])?["properties"]
-                as? [String: Any])
+                as? [String: Any]
+        )
         #expect(vaultProperties["enabledForDiskEncryption"] as? Bool == true, "the example's own fields stay")
         #expect(vaultProperties["tenantId"] as? String == AzureEmulatorProcess.tenant)
     }
@@ -59,7 +63,10 @@ struct AzureEmulatorTests {
     @Test("a missing scenario is a usage error")
     func missingScenario() async throws {
         let result = try await runProcess(
-            "\(TestPaths.products)/cmk-azure-emulator", ["--scenario", "no-such-scenario"], environment: [:])
+            "\(TestPaths.products)/cmk-azure-emulator",
+            ["--scenario", "no-such-scenario"],
+            environment: [:]
+        )
         #expect(result.status == 64)
         #expect(result.stderr.contains("cannot read scenario"))
         #expect(result.stderr.contains("usage: cmk-azure-emulator --scenario"))

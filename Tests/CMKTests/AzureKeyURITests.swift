@@ -18,43 +18,58 @@ struct AzureKeyURITests {
         Valid(
             uri: "https://contoso-cmk.vault.azure.net/keys/cmk-key/\(version)",
             canonical: "https://contoso-cmk.vault.azure.net/keys/cmk-key/\(version)",
-            line: "Azure cloud: public cloud (AzurePublicCloud)"),
+            line: "Azure cloud: public cloud (AzurePublicCloud)"
+        ),
         Valid(
             uri: "https://contoso-cmk.vault.azure.net/keys/cmk-key",
             canonical: "https://contoso-cmk.vault.azure.net/keys/cmk-key",
-            line: "Key vault: contoso-cmk (https://contoso-cmk.vault.azure.net)"),
+            line: "Key vault: contoso-cmk (https://contoso-cmk.vault.azure.net)"
+        ),
         Valid(
             uri: "https://Contoso-CMK.Vault.Azure.NET/keys/cmk-key/",
             canonical: "https://contoso-cmk.vault.azure.net/keys/cmk-key",
-            line: "Key vault: contoso-cmk"),
+            line: "Key vault: contoso-cmk"
+        ),
         Valid(
             uri: "https://contoso-cmk.vault.azure.net:443/keys/cmk-key/0123456789ABCDEF0123456789ABCDEF",
-            canonical: "https://contoso-cmk.vault.azure.net/keys/cmk-key/\(version)", line: "Key vault: contoso-cmk"),
+            canonical: "https://contoso-cmk.vault.azure.net/keys/cmk-key/\(version)",
+            line: "Key vault: contoso-cmk"
+        ),
         Valid(
             uri: "https://gov-keys.vault.usgovcloudapi.net/keys/k1",
             canonical: "https://gov-keys.vault.usgovcloudapi.net/keys/k1",
-            line: "Azure cloud: US Government (AzureUSGovernmentCloud)"),
+            line: "Azure cloud: US Government (AzureUSGovernmentCloud)"
+        ),
         Valid(
-            uri: "https://cn-keys.vault.azure.cn/keys/k1", canonical: "https://cn-keys.vault.azure.cn/keys/k1",
-            line: "Azure cloud: China (AzureChinaCloud)"),
+            uri: "https://cn-keys.vault.azure.cn/keys/k1",
+            canonical: "https://cn-keys.vault.azure.cn/keys/k1",
+            line: "Azure cloud: China (AzureChinaCloud)"
+        ),
         Valid(
             uri: "https://contoso-hsm.managedhsm.azure.net/keys/hsm-key/\(version)",
             canonical: "https://contoso-hsm.managedhsm.azure.net/keys/hsm-key/\(version)",
-            line: "Managed HSM: contoso-hsm (https://contoso-hsm.managedhsm.azure.net)"),
+            line: "Managed HSM: contoso-hsm (https://contoso-hsm.managedhsm.azure.net)"
+        ),
         Valid(
             uri: "https://gov-hsm.managedhsm.usgovcloudapi.net/keys/k",
             canonical: "https://gov-hsm.managedhsm.usgovcloudapi.net/keys/k",
-            line: "Azure cloud: US Government (AzureUSGovernmentCloud)"),
+            line: "Azure cloud: US Government (AzureUSGovernmentCloud)"
+        ),
         Valid(
-            uri: "https://cn-hsm.managedhsm.azure.cn/keys/k", canonical: "https://cn-hsm.managedhsm.azure.cn/keys/k",
-            line: "Managed HSM: cn-hsm"),
+            uri: "https://cn-hsm.managedhsm.azure.cn/keys/k",
+            canonical: "https://cn-hsm.managedhsm.azure.cn/keys/k",
+            line: "Managed HSM: cn-hsm"
+        ),
         Valid(
             uri: "https://abc.vault.azure.net/keys/\(String(repeating: "k", count: 127))",
             canonical: "https://abc.vault.azure.net/keys/\(String(repeating: "k", count: 127))",
-            line: "Key vault: abc"),
+            line: "Key vault: abc"
+        ),
         Valid(
             uri: "https://a\(String(repeating: "1", count: 23)).vault.azure.net/keys/K-1",
-            canonical: "https://a\(String(repeating: "1", count: 23)).vault.azure.net/keys/K-1", line: "Key vault: a1"),
+            canonical: "https://a\(String(repeating: "1", count: 23)).vault.azure.net/keys/K-1",
+            line: "Key vault: a1"
+        ),
     ]
 
     @Test("a valid identifier is accepted and printed in canonical form", arguments: valid)
@@ -79,33 +94,43 @@ struct AzureKeyURITests {
         Invalid(uri: "https://contoso-cmk.vault.azure.net:8443/keys/k", names: "port '8443'"),
         Invalid(
             uri: "https://contoso-cmk.vault.azure.com/keys/k",
-            names: "host 'contoso-cmk.vault.azure.com' is not a Key Vault"),
+            names: "host 'contoso-cmk.vault.azure.com' is not a Key Vault"
+        ),
         Invalid(
-            uri: "https://contoso.vault.azure.net.example.com/keys/k", names: "is not a Key Vault or Managed HSM host"),
+            uri: "https://contoso.vault.azure.net.example.com/keys/k",
+            names: "is not a Key Vault or Managed HSM host"
+        ),
         Invalid(uri: "https://vault.azure.net/keys/k", names: "is not a Key Vault or Managed HSM host"),
         Invalid(uri: "https://ab.vault.azure.net/keys/k", names: "vault name 'ab' must be 3-24 characters"),
         Invalid(
             uri: "https://a\(String(repeating: "b", count: 24)).vault.azure.net/keys/k",
-            names: "must be 3-24 characters"),
+            names: "must be 3-24 characters"
+        ),
         Invalid(uri: "https://1contoso.vault.azure.net/keys/k", names: "must start with a letter"),
         Invalid(uri: "https://contoso-.vault.azure.net/keys/k", names: "must end with a letter or digit"),
         Invalid(uri: "https://con--toso.vault.azure.net/keys/k", names: "must not contain '--'"),
         Invalid(uri: "https://con_toso.vault.azure.net/keys/k", names: "only letters, digits and hyphens"),
         Invalid(uri: "https://x1.managedhsm.azure.net/keys/k", names: "Managed HSM name 'x1' must be 3-24 characters"),
         Invalid(
-            uri: "https://contoso-cmk.vault.azure.net/secrets/k", names: "must start with /keys/ (found 'secrets')"),
+            uri: "https://contoso-cmk.vault.azure.net/secrets/k",
+            names: "must start with /keys/ (found 'secrets')"
+        ),
         Invalid(uri: "https://contoso-cmk.vault.azure.net", names: "must start with /keys/ (found nothing)"),
         Invalid(uri: "https://contoso-cmk.vault.azure.net/keys/", names: "the path must be /keys/<name>"),
         Invalid(
-            uri: "https://contoso-cmk.vault.azure.net/keys/k/\(version)/extra", names: "the path must be /keys/<name>"),
+            uri: "https://contoso-cmk.vault.azure.net/keys/k/\(version)/extra",
+            names: "the path must be /keys/<name>"
+        ),
         Invalid(uri: "https://contoso-cmk.vault.azure.net/keys/cmk_key", names: "key name 'cmk_key'"),
         Invalid(
             uri: "https://contoso-cmk.vault.azure.net/keys/\(String(repeating: "k", count: 128))",
-            names: "must be 1-127"),
+            names: "must be 1-127"
+        ),
         Invalid(uri: "https://contoso-cmk.vault.azure.net/keys/k/0123", names: "version '0123' must be 32 hexadecimal"),
         Invalid(
             uri: "https://contoso-cmk.vault.azure.net/keys/k/\(String(repeating: "g", count: 32))",
-            names: "must be 32 hexadecimal"),
+            names: "must be 32 hexadecimal"
+        ),
         Invalid(uri: "https://contoso-cmk.vault.azure.net/keys/k?api-version=7.5", names: "no query or fragment"),
         Invalid(uri: "https://admin@contoso-cmk.vault.azure.net/keys/k", names: "has no user name"),
     ]
@@ -116,7 +141,8 @@ struct AzureKeyURITests {
         #expect(result.status == 64)
         #expect(result.stderr.contains(invalid.names), "\(result.stderr)")
         #expect(
-            result.stderr.contains("https://contoso-cmk.vault.azure.net/keys/cmk-key/0123456789abcdef0123456789abcdef"))
+            result.stderr.contains("https://contoso-cmk.vault.azure.net/keys/cmk-key/0123456789abcdef0123456789abcdef")
+        )
         #expect(result.stdout.isEmpty)
     }
 
@@ -128,7 +154,9 @@ struct AzureKeyURITests {
         #expect(flag.status == 64)
         #expect(flag.stderr.contains("--key-uri: invalid key identifier"))
         let environment = try await runCMK(
-            ["status", "--provider", "azure"], environment: ["CMK_AZURE_KEY_URI": "https://ab.vault.azure.net/keys/k"])
+            ["status", "--provider", "azure"],
+            environment: ["CMK_AZURE_KEY_URI": "https://ab.vault.azure.net/keys/k"]
+        )
         #expect(environment.status == 64)
         #expect(environment.stderr.contains("vault name 'ab'"))
     }
@@ -172,10 +200,12 @@ struct AzureKeyURITests {
                 ["--vault-resource-id", "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/other"],
                 "names vault 'other' but the key is in 'contoso-cmk'"
             ),
-        ])
+        ]
+    )
     func otherOptions(_ arguments: [String], _ message: String) async throws {
         let result = try await runCMK(
-            ["status", "--provider", "azure", "--key-uri", "https://contoso-cmk.vault.azure.net/keys/k"] + arguments)
+            ["status", "--provider", "azure", "--key-uri", "https://contoso-cmk.vault.azure.net/keys/k"] + arguments
+        )
         #expect(result.status == 64)
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }

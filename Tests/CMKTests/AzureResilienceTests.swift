@@ -11,7 +11,9 @@ struct AzureResilienceTests {
     @Test("429 twice, then success: retried after Retry-After, and the report is complete")
     func throttledThenSuccess() async throws {
         let emulator = try await AzureEmulatorProcess(
-            "ready", patch: Self.fault(["route": "arm.vault", "status": 429, "times": 2, "retryAfter": 0]))
+            "ready",
+            patch: Self.fault(["route": "arm.vault", "status": 429, "times": 2, "retryAfter": 0])
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(status.result.status == 0, "\(status.result.stdout)")
         #expect(try await emulator.requests().filter { $0.route == "arm.vault" }.map(\.status) == [429, 429, 200])
@@ -20,7 +22,9 @@ struct AzureResilienceTests {
     @Test("a 503 without Retry-After is retried after a short back-off")
     func serviceUnavailableOnce() async throws {
         let emulator = try await AzureEmulatorProcess(
-            "ready", patch: Self.fault(["route": "graph.servicePrincipal", "status": 503, "times": 1]))
+            "ready",
+            patch: Self.fault(["route": "graph.servicePrincipal", "status": 503, "times": 1])
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(status.result.status == 0)
         #expect(try await emulator.requests().filter { $0.route == "graph.servicePrincipal" }.count == 2)
@@ -29,7 +33,9 @@ struct AzureResilienceTests {
     @Test("throttled for good: at most three retries, then only the vault's permission check is unknown")
     func throttledForGood() async throws {
         let emulator = try await AzureEmulatorProcess(
-            "ready", patch: Self.fault(["route": "arm.vault", "status": 429, "retryAfter": 0]))
+            "ready",
+            patch: Self.fault(["route": "arm.vault", "status": 429, "retryAfter": 0])
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(try await emulator.requests().filter { $0.route == "arm.vault" }.count == 4)
         #expect(status.ids("unknown") == ["app-key-access"])
@@ -49,18 +55,29 @@ struct AzureResilienceTests {
 
     static let cases: [FaultCase] = [
         FaultCase(
-            name: "500 from Graph", fault: ["route": "graph.servicePrincipal", "status": 500],
-            unknown: ["app-consent", "app-key-access"], reason: "answered 500 (ServiceUnavailable)"),
+            name: "500 from Graph",
+            fault: ["route": "graph.servicePrincipal", "status": 500],
+            unknown: ["app-consent", "app-key-access"],
+            reason: "answered 500 (ServiceUnavailable)"
+        ),
         FaultCase(
-            name: "malformed key body", fault: ["route": "vault.key", "after": 1, "malformed": true],
+            name: "malformed key body",
+            fault: ["route": "vault.key", "after": 1, "malformed": true],
             unknown: ["key-type", "key-operations", "key-enabled", "key-expiry"],
-            reason: "answered a body that is not the expected JSON"),
+            reason: "answered a body that is not the expected JSON"
+        ),
         FaultCase(
-            name: "dropped subscription list", fault: ["route": "arm.subscriptions", "drop": true],
-            unknown: ["app-key-access"], reason: "cannot locate the vault"),
+            name: "dropped subscription list",
+            fault: ["route": "arm.subscriptions", "drop": true],
+            unknown: ["app-key-access"],
+            reason: "cannot locate the vault"
+        ),
         FaultCase(
-            name: "malformed key list", fault: ["route": "vault.keys", "malformed": true],
-            unknown: ["vault-dedicated"], reason: "Cannot list the vault's keys"),
+            name: "malformed key list",
+            fault: ["route": "vault.keys", "malformed": true],
+            unknown: ["vault-dedicated"],
+            reason: "Cannot list the vault's keys"
+        ),
     ]
 
     @Test("one failing call turns only its own checks unknown", arguments: cases)
@@ -76,7 +93,9 @@ struct AzureResilienceTests {
     @Test("a call slower than the run's deadline times out alone; the run ends on time")
     func timeout() async throws {
         let emulator = try await AzureEmulatorProcess(
-            "ready", patch: Self.fault(["route": "arm.roleAssignments", "delayMs": 30_000]))
+            "ready",
+            patch: Self.fault(["route": "arm.roleAssignments", "delayMs": 30_000])
+        )
         let start = ContinuousClock.now
         let status = try await AzureStatus.run(["--timeout", "1.5"], environment: emulator.signedIn)
         // Far below the 30 s the call would take (with room for a loaded machine).

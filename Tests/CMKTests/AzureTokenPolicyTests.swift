@@ -28,7 +28,8 @@ struct AzureTokenPolicyTests {
             "ready",
             patch: AzureChecksTests.vault {
                 $0["challengeResource"] = row.challengeResource
-            })
+            }
+        )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         let vaultRequests = try await emulator.requests().filter { $0.host == "contoso-cmk.vault.azure.net" }
         #expect(vaultRequests.contains { $0.authorization } == row.sent)
@@ -37,7 +38,8 @@ struct AzureTokenPolicyTests {
         } else {
             #expect(status.state("key-type") == "unknown")
             #expect(
-                status.summary("key-type").contains("no token sent to GET contoso-cmk.vault.azure.net/keys/cmk-key"))
+                status.summary("key-type").contains("no token sent to GET contoso-cmk.vault.azure.net/keys/cmk-key")
+            )
             // Refused is not forbidden: the ARM fallback is not taken either.
             #expect(status.state("vault-dedicated") == "unknown")
         }

@@ -4,7 +4,12 @@ import Testing
 /// Help, version, usage errors, colour and the config file: the conventions of a mature CLI.
 @Suite("Command-line conventions")
 struct CommandLineTests {
-    @Test("help and --version go to stdout with exit 0", arguments: [["--help"], ["-h"], ["help"], ["help", "status"], ["status", "--help"], ["detect", "-h"], ["--version"]])
+    @Test(
+        "help and --version go to stdout with exit 0",
+        arguments: [
+            ["--help"], ["-h"], ["help"], ["help", "status"], ["status", "--help"], ["detect", "-h"], ["--version"],
+        ]
+    )
     func helpAndVersion(_ arguments: [String]) async throws {
         let result = try await runCMK(arguments)
         #expect(result.status == 0)
@@ -15,7 +20,10 @@ struct CommandLineTests {
     @Test("the main help documents subcommands, exit statuses and environment variables")
     func mainHelpContent() async throws {
         let help = try await runCMK(["--help"]).stdout
-        for needle in ["SUBCOMMANDS:", "status", "detect", "providers", "ticket", "EXIT STATUS:", "64", "CMK_PLUGIN_PATH", "CMK_ENDPOINT_OVERRIDE", "NO_COLOR"] {
+        for needle in [
+            "SUBCOMMANDS:", "status", "detect", "providers", "ticket", "EXIT STATUS:", "64", "CMK_PLUGIN_PATH",
+            "CMK_ENDPOINT_OVERRIDE", "NO_COLOR",
+        ] {
             #expect(help.contains(needle), "missing \(needle)")
         }
     }
@@ -54,15 +62,24 @@ struct CommandLineTests {
         try config.write("cmk/config", "provider = aws\noutput = json\n")
         let fromConfig = try await runCMK(["status"], environment: ["XDG_CONFIG_HOME": config.path])
         #expect(fromConfig.stdout.hasPrefix("{"))
-        let fromEnvironment = try await runCMK(["status"], environment: ["XDG_CONFIG_HOME": config.path, "CMK_OUTPUT": "text"])
+        let fromEnvironment = try await runCMK(
+            ["status"],
+            environment: ["XDG_CONFIG_HOME": config.path, "CMK_OUTPUT": "text"]
+        )
         #expect(fromEnvironment.stdout.hasPrefix("Provider: aws"))
-        let fromFlag = try await runCMK(["status", "--output", "json"], environment: ["XDG_CONFIG_HOME": config.path, "CMK_OUTPUT": "text"])
+        let fromFlag = try await runCMK(
+            ["status", "--output", "json"],
+            environment: ["XDG_CONFIG_HOME": config.path, "CMK_OUTPUT": "text"]
+        )
         #expect(fromFlag.stdout.hasPrefix("{"))
     }
 
     @Test("a non-loopback endpoint override is refused with a clear error")
     func overrideMustBeLoopback() async throws {
-        let result = try await runCMK(["status", "--provider", "aws"], environment: ["CMK_ENDPOINT_OVERRIDE": "http://10.1.2.3:8080"])
+        let result = try await runCMK(
+            ["status", "--provider", "aws"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": "http://10.1.2.3:8080"]
+        )
         #expect(result.status == 64)
         #expect(result.stderr.contains("only a loopback origin"))
     }

@@ -63,18 +63,24 @@ struct DetectionTests {
 
     @Test("AWS_REGION alone is weak evidence and selects nothing; AWS_CA_BUNDLE is no evidence")
     func weakEnvironment() async throws {
-        let result = try await runCMK(["detect", "--output", "json"], environment: ["AWS_REGION": "eu-west-1", "AWS_CA_BUNDLE": "/etc/ssl/ca.pem"])
+        let result = try await runCMK(
+            ["detect", "--output", "json"],
+            environment: ["AWS_REGION": "eu-west-1", "AWS_CA_BUNDLE": "/etc/ssl/ca.pem"]
+        )
         let document = try result.json()
         #expect(document["provider"] == nil || document["provider"] is NSNull)
         let aws = (document["candidates"] as? [[String: Any]])?.first { $0["provider"] as? String == "aws" }
         #expect((aws?["detection"] as? [String: Any])?["strength"] as? String == "weak")
     }
 
-    @Test("Lambda and ECS variables are strong AWS evidence", arguments: [
-        ["AWS_LAMBDA_FUNCTION_NAME": "ingest"],
-        ["AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"],
-        ["ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"],
-    ])
+    @Test(
+        "Lambda and ECS variables are strong AWS evidence",
+        arguments: [
+            ["AWS_LAMBDA_FUNCTION_NAME": "ingest"],
+            ["AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"],
+            ["ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc"],
+        ]
+    )
     func awsEnvironment(_ environment: [String: String]) async throws {
         let result = try await runCMK(["detect", "--output", "json"], environment: environment)
         #expect(try result.json()["provider"] as? String == "aws", "\(result.stdout)")
@@ -83,15 +89,27 @@ struct DetectionTests {
     @Test("an explicit choice beats detection: flag, then CMK_PROVIDER, then the config file")
     func explicitChoiceOrder() async throws {
         let tree = TestPaths.fixtureRoot("ec2-nitro")
-        let flag = try await runCMK(["detect", "--provider", "azure", "--output", "json"], environment: ["CMK_PROVIDER": "aws"], sysRoot: tree)
+        let flag = try await runCMK(
+            ["detect", "--provider", "azure", "--output", "json"],
+            environment: ["CMK_PROVIDER": "aws"],
+            sysRoot: tree
+        )
         #expect(try flag.json()["provider"] as? String == "azure")
         #expect(try flag.json()["source"] as? String == "--provider")
-        let environment = try await runCMK(["detect", "--output", "json"], environment: ["CMK_PROVIDER": "azure"], sysRoot: tree)
+        let environment = try await runCMK(
+            ["detect", "--output", "json"],
+            environment: ["CMK_PROVIDER": "azure"],
+            sysRoot: tree
+        )
         #expect(try environment.json()["source"] as? String == "CMK_PROVIDER")
         let config = try TemporaryDirectory("cmk-config")
         defer { config.cleanUp() }
         try config.write("cmk/config", "provider = azure\n")
-        let fromConfig = try await runCMK(["detect", "--output", "json"], environment: ["XDG_CONFIG_HOME": config.path], sysRoot: tree)
+        let fromConfig = try await runCMK(
+            ["detect", "--output", "json"],
+            environment: ["XDG_CONFIG_HOME": config.path],
+            sysRoot: tree
+        )
         #expect(try fromConfig.json()["provider"] as? String == "azure")
         #expect((try fromConfig.json()["source"] as? String)?.hasPrefix("provider in ") == true)
     }

@@ -8,9 +8,12 @@ struct InstallTests {
     func installedLayout() async throws {
         let prefix = try TemporaryDirectory(inside: "\(TestPaths.products)/..", "cmk-prefix")
         defer { prefix.cleanUp() }
-        let make = try await runProcess("/usr/bin/make", [
-            "-C", TestPaths.repository, "install-files", "BIN=\(TestPaths.products)", "PREFIX=\(prefix.path)",
-        ])
+        let make = try await runProcess(
+            "/usr/bin/make",
+            [
+                "-C", TestPaths.repository, "install-files", "BIN=\(TestPaths.products)", "PREFIX=\(prefix.path)",
+            ]
+        )
         try #require(make.status == 0, "make install-files failed: \(make.stderr)")
         let cmk = prefix.file("bin/cmk")
         let result = try await runCMK(["providers", "--output", "json"], executable: cmk)

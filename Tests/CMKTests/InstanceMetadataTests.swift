@@ -18,11 +18,17 @@ struct InstanceMetadataTests {
                 log.append("\(request.method) \(request.path)")
                 switch (mode, request.method, request.path) {
                 case (.v2, "PUT", "/169.254.169.254/latest/api/token"):
-                    guard request.headers["x-aws-ec2-metadata-token-ttl-seconds"] != nil else { return ServerResponse(status: 400) }
+                    guard request.headers["x-aws-ec2-metadata-token-ttl-seconds"] != nil else {
+                        return ServerResponse(status: 400)
+                    }
                     return ServerResponse(status: 200, text: "TOKEN-abc")
                 case (.v2, "GET", "/169.254.169.254/latest/dynamic/instance-identity/document"):
-                    guard request.headers["x-aws-ec2-metadata-token"] == "TOKEN-abc" else { return ServerResponse(status: 401) }
-                    return .json(#"{"accountId":"123456789012","region":"eu-central-1","instanceId":"i-0abc1234def567890"}"#)
+                    guard request.headers["x-aws-ec2-metadata-token"] == "TOKEN-abc" else {
+                        return ServerResponse(status: 401)
+                    }
+                    return .json(
+                        #"{"accountId":"123456789012","region":"eu-central-1","instanceId":"i-0abc1234def567890"}"#
+                    )
                 case (.v2, _, _), (.tokenHangs, "GET", _):
                     return ServerResponse(status: 401)
                 case (.tokenHangs, "PUT", _):
@@ -42,11 +48,18 @@ struct InstanceMetadataTests {
     func confirmsWithToken() async throws {
         let imds = try FakeIMDS(mode: .v2)
         defer { imds.server.stop() }
-        let result = try await runCMK(["status", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": imds.server.origin], sysRoot: TestPaths.fixtureRoot("ec2-nitro"))
+        let result = try await runCMK(
+            ["status", "--output", "json"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": imds.server.origin],
+            sysRoot: TestPaths.fixtureRoot("ec2-nitro")
+        )
         #expect(result.status == 0, "\(result.stderr)")
         let document = try result.json()
         let evidence = (document["platform"] as? [String: Any])?["evidence"] as? [String] ?? []
-        #expect(evidence.contains { $0.contains("account 123456789012") && $0.contains("region eu-central-1") }, "\(evidence)")
+        #expect(
+            evidence.contains { $0.contains("account 123456789012") && $0.contains("region eu-central-1") },
+            "\(evidence)"
+        )
         let check = (document["checks"] as? [[String: Any]])?.first
         #expect((check?["evidence"] as? [String])?.contains("region eu-central-1") == true)
         #expect(imds.requests.contains("PUT /169.254.169.254/latest/api/token"))
@@ -58,7 +71,10 @@ struct InstanceMetadataTests {
         let imds = try FakeIMDS(mode: .tokenHangs)
         defer { imds.server.stop() }
         let started = ContinuousClock.now
-        let result = try await runCMK(["detect", "--probe", "--output", "json"], environment: ["CMK_ENDPOINT_OVERRIDE": imds.server.origin])
+        let result = try await runCMK(
+            ["detect", "--probe", "--output", "json"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": imds.server.origin]
+        )
         // The PUT hangs for 30 s: finishing well before proves cmk's own deadline cut it off.
         #expect(ContinuousClock.now - started < .seconds(15))
         let document = try result.json()
@@ -79,18 +95,30 @@ struct InstanceMetadataTests {
 /// The one HTTP seam: every URL is rewritten to the loopback origin, and nothing else is accepted.
 @Suite("Endpoint override")
 struct EndpointOverrideTests {
-    @Test("rewrites the original host into the first path segment", arguments: [
-        ("https://login.microsoftonline.com/common/oauth2/v2.0/token?x=1", "http://127.0.0.1:8080/login.microsoftonline.com/common/oauth2/v2.0/token?x=1"),
-        ("http://169.254.169.254/latest/api/token", "http://127.0.0.1:8080/169.254.169.254/latest/api/token"),
-        ("https://contoso.vault.azure.net:443/keys/k", "http://127.0.0.1:8080/contoso.vault.azure.net/keys/k"),
-        ("https://h:8443/p", "http://127.0.0.1:8080/h:8443/p"),
-    ])
+    @Test(
+        "rewrites the original host into the first path segment",
+        arguments: [
+            (
+                "https://login.microsoftonline.com/common/oauth2/v2.0/token?x=1",
+                "http://127.0.0.1:8080/login.microsoftonline.com/common/oauth2/v2.0/token?x=1"
+            ),
+            ("http://169.254.169.254/latest/api/token", "http://127.0.0.1:8080/169.254.169.254/latest/api/token"),
+            ("https://contoso.vault.azure.net:443/keys/k", "http://127.0.0.1:8080/contoso.vault.azure.net/keys/k"),
+            ("https://h:8443/p", "http://127.0.0.1:8080/h:8443/p"),
+        ]
+    )
     func rewrite(_ original: String, _ expected: String) async throws {
         let client = try HTTPClient(environment: ["CMK_ENDPOINT_OVERRIDE": "http://127.0.0.1:8080"])
         #expect(try client.effectiveURL(original) == expected)
     }
 
-    @Test("refuses any origin that is not loopback http", arguments: ["http://10.0.0.1:80", "https://127.0.0.1:8443", "http://169.254.169.254", "http://example.com:8080", "127.0.0.1:8080", "http://127.0.0.1:8080/path"])
+    @Test(
+        "refuses any origin that is not loopback http",
+        arguments: [
+            "http://10.0.0.1:80", "https://127.0.0.1:8443", "http://169.254.169.254", "http://example.com:8080",
+            "127.0.0.1:8080", "http://127.0.0.1:8080/path",
+        ]
+    )
     func refuses(_ origin: String) {
         #expect(throws: HTTPError.self) { try HTTPClient(environment: ["CMK_ENDPOINT_OVERRIDE": origin]) }
     }
@@ -105,7 +133,9 @@ struct EndpointOverrideTests {
         let client = try HTTPClient(environment: ["CMK_ENDPOINT_OVERRIDE": server.origin])
         let started = ContinuousClock.now
         await #expect(throws: HTTPError(.timedOut, "")) {
-            try await client.send(HTTPRequest(url: "https://management.azure.com/subscriptions", timeout: .milliseconds(200)))
+            try await client.send(
+                HTTPRequest(url: "https://management.azure.com/subscriptions", timeout: .milliseconds(200))
+            )
         }
         // The server takes 30 s: returning well before proves the client enforced the deadline.
         #expect(ContinuousClock.now - started < .seconds(15))

@@ -10,7 +10,10 @@ struct IsolationTests {
         let plugins = try TemporaryDirectory("cmk-plugins")
         defer { plugins.cleanUp() }
         try await TestProvider.build("aborts", in: plugins, defines: ["TEST_ABORT", "TEST_NAME=\"aborts\""])
-        let result = try await runCMK(["status", "--provider", "aborts", "--isolate"], environment: ["CMK_PLUGIN_PATH": plugins.path])
+        let result = try await runCMK(
+            ["status", "--provider", "aborts", "--isolate"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path]
+        )
         #expect(result.status == 1)
         #expect(result.stderr.contains("provider 'aborts' failed: crashed (signal 6, SIGABRT)"), "\(result.stderr)")
     }
@@ -20,13 +23,22 @@ struct IsolationTests {
         let plugins = try TemporaryDirectory("cmk-plugins")
         defer { plugins.cleanUp() }
         let library = plugins.file("libcmk-provider-swiftfatal.so")
-        let swiftc = try await runProcess("/usr/bin/env", [
-            "swiftc", "-emit-library", "-parse-as-library", "-I", "\(TestPaths.repository)/Sources/CMKPluginABI/include",
-            "-o", library, "\(TestPaths.repository)/Tests/Providers/swift-fatal/FatalErrorProvider.swift",
-        ], environment: ProcessInfo.processInfo.environment, timeout: .seconds(300))
+        let swiftc = try await runProcess(
+            "/usr/bin/env",
+            [
+                "swiftc", "-emit-library", "-parse-as-library", "-I",
+                "\(TestPaths.repository)/Sources/CMKPluginABI/include",
+                "-o", library, "\(TestPaths.repository)/Tests/Providers/swift-fatal/FatalErrorProvider.swift",
+            ],
+            environment: ProcessInfo.processInfo.environment,
+            timeout: .seconds(300)
+        )
         try #require(swiftc.status == 0, "swiftc failed: \(swiftc.stderr)")
         chmod(library, 0o755)
-        let result = try await runCMK(["status", "--provider", "swiftfatal"], environment: ["CMK_PLUGIN_PATH": plugins.path, "CMK_ISOLATE": "1"])
+        let result = try await runCMK(
+            ["status", "--provider", "swiftfatal"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path, "CMK_ISOLATE": "1"]
+        )
         #expect(result.status == 1)
         #expect(result.stderr.contains("provider 'swiftfatal' failed: crashed"), "\(result.stderr)")
         #expect(result.stderr.contains("the fatal provider gives up on purpose"), "\(result.stderr)")
@@ -37,7 +49,10 @@ struct IsolationTests {
         let plugins = try TemporaryDirectory("cmk-plugins")
         defer { plugins.cleanUp() }
         try await TestProvider.build("hangs", in: plugins, defines: ["TEST_HANG", "TEST_NAME=\"hangs\""])
-        let result = try await runCMK(["status", "--provider", "hangs", "--isolate", "--timeout", "1"], environment: ["CMK_PLUGIN_PATH": plugins.path])
+        let result = try await runCMK(
+            ["status", "--provider", "hangs", "--isolate", "--timeout", "1"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path]
+        )
         #expect(result.status == 1)
         #expect(result.stderr.contains("provider 'hangs' failed: no reply within"), "\(result.stderr)")
     }
@@ -45,7 +60,10 @@ struct IsolationTests {
     @Test("in isolation, well-behaved providers report exactly as in process")
     func sameReport() async throws {
         let inProcess = try await runCMK(["status", "--output", "json"], sysRoot: TestPaths.fixtureRoot("ec2-nitro"))
-        let isolated = try await runCMK(["status", "--output", "json", "--isolate"], sysRoot: TestPaths.fixtureRoot("ec2-nitro"))
+        let isolated = try await runCMK(
+            ["status", "--output", "json", "--isolate"],
+            sysRoot: TestPaths.fixtureRoot("ec2-nitro")
+        )
         #expect(isolated.status == inProcess.status)
         #expect(isolated.stdout == inProcess.stdout)
         let providers = try await runCMK(["providers", "--isolate"])

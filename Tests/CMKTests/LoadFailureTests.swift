@@ -13,27 +13,61 @@ struct LoadFailureTests {
     }
 
     static let cases: [BrokenLibrary] = [
-        BrokenLibrary(file: "libcmk-provider-missing.so", make: { dir in
-            try FileManager.default.createSymbolicLink(atPath: dir.file("libcmk-provider-missing.so"), withDestinationPath: dir.file("gone.so"))
-        }, expectedCause: "No such file or directory"),
-        BrokenLibrary(file: "libcmk-provider-text.so", make: { dir in
-            try dir.write("libcmk-provider-text.so", "this is not a library\n")
-        }, expectedCause: "not a shared library"),
-        BrokenLibrary(file: "libcmk-provider-folder.so", make: { dir in
-            try FileManager.default.createDirectory(atPath: dir.file("libcmk-provider-folder.so"), withIntermediateDirectories: false)
-        }, expectedCause: "not a shared library"),
-        BrokenLibrary(file: "libcmk-provider-noentry.so", make: { dir in
-            try await TestProvider.build("noentry", in: dir, defines: ["TEST_NO_ENTRY"])
-        }, expectedCause: "no cmk_provider_entry symbol"),
-        BrokenLibrary(file: "libcmk-provider-abi99.so", make: { dir in
-            try await TestProvider.build("abi99", in: dir, defines: ["TEST_ABI_VERSION=99", "TEST_NAME=\"abi\""])
-        }, expectedCause: "ABI version 99, but this cmk speaks version 1"),
-        BrokenLibrary(file: "libcmk-provider-small.so", make: { dir in
-            try await TestProvider.build("small", in: dir, defines: ["TEST_STRUCT_SIZE=16", "TEST_NAME=\"small\""])
-        }, expectedCause: "descriptor is 16 bytes, but ABI version 1 needs at least 40"),
-        BrokenLibrary(file: "libcmk-provider-undefined.so", make: { dir in
-            try await TestProvider.build("undefined", in: dir, defines: ["TEST_UNDEFINED", "TEST_NAME=\"undef\""])
-        }, expectedCause: "undefined symbol: cmk_test_symbol_that_does_not_exist"),
+        BrokenLibrary(
+            file: "libcmk-provider-missing.so",
+            make: { dir in
+                try FileManager.default.createSymbolicLink(
+                    atPath: dir.file("libcmk-provider-missing.so"),
+                    withDestinationPath: dir.file("gone.so")
+                )
+            },
+            expectedCause: "No such file or directory"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-text.so",
+            make: { dir in
+                try dir.write("libcmk-provider-text.so", "this is not a library\n")
+            },
+            expectedCause: "not a shared library"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-folder.so",
+            make: { dir in
+                try FileManager.default.createDirectory(
+                    atPath: dir.file("libcmk-provider-folder.so"),
+                    withIntermediateDirectories: false
+                )
+            },
+            expectedCause: "not a shared library"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-noentry.so",
+            make: { dir in
+                try await TestProvider.build("noentry", in: dir, defines: ["TEST_NO_ENTRY"])
+            },
+            expectedCause: "no cmk_provider_entry symbol"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-abi99.so",
+            make: { dir in
+                try await TestProvider.build("abi99", in: dir, defines: ["TEST_ABI_VERSION=99", "TEST_NAME=\"abi\""])
+            },
+            expectedCause: "ABI version 99, but this cmk speaks version 1"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-small.so",
+            make: { dir in
+                try await TestProvider.build("small", in: dir, defines: ["TEST_STRUCT_SIZE=16", "TEST_NAME=\"small\""])
+            },
+            expectedCause: "descriptor is 16 bytes, but ABI version 1 needs at least 40"
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-undefined.so",
+            make: { dir in
+                try await TestProvider.build("undefined", in: dir, defines: ["TEST_UNDEFINED", "TEST_NAME=\"undef\""])
+            },
+            expectedCause: "undefined symbol: cmk_test_symbol_that_does_not_exist"
+        ),
     ]
 
     @Test("a broken library is reported in one line and the others still load", arguments: cases)
@@ -60,7 +94,10 @@ struct LoadFailureTests {
         defer { first.cleanUp(); second.cleanUp() }
         let winner = try await TestProvider.build("dup-a", in: first, defines: ["TEST_NAME=\"dup\""])
         let loser = try await TestProvider.build("dup-b", in: second, defines: ["TEST_NAME=\"dup\""])
-        let result = try await runCMK(["providers", "--output", "json"], environment: ["CMK_PLUGIN_PATH": "\(first.path):\(second.path)"])
+        let result = try await runCMK(
+            ["providers", "--output", "json"],
+            environment: ["CMK_PLUGIN_PATH": "\(first.path):\(second.path)"]
+        )
         #expect(result.status == 0)
         let document = try result.json()
         let providers = try #require(document["providers"] as? [[String: Any]])
@@ -86,7 +123,10 @@ struct LoadFailureTests {
         defer { install.cleanUp() }
         let cmk = install.file("cmk")
         try FileManager.default.linkItem(atPath: TestPaths.cmk, toPath: cmk)
-        try FileManager.default.linkItem(atPath: "\(TestPaths.products)/libcmk-provider-aws.so", toPath: install.file("libcmk-provider-aws.so"))
+        try FileManager.default.linkItem(
+            atPath: "\(TestPaths.products)/libcmk-provider-aws.so",
+            toPath: install.file("libcmk-provider-aws.so")
+        )
         let before = try await runCMK(["providers"], executable: cmk)
         #expect(before.stdout.contains("aws "))
         try FileManager.default.removeItem(atPath: install.file("libcmk-provider-aws.so"))

@@ -33,15 +33,42 @@ struct StatusTests {
     }
 
     static let exitCases: [ExitCase] = [
-        ExitCase(name: "ready", arguments: ["status", "--provider", "cstub"], environment: ["CSTUB_STATE": "ok"], expected: 0),
-        ExitCase(name: "action required", arguments: ["status", "--provider", "cstub"], environment: ["CSTUB_STATE": "action-required"], expected: 2),
-        ExitCase(name: "incomplete: a check unknown", arguments: ["status", "--provider", "cstub"], environment: ["CSTUB_STATE": "unknown"], expected: 3),
+        ExitCase(
+            name: "ready",
+            arguments: ["status", "--provider", "cstub"],
+            environment: ["CSTUB_STATE": "ok"],
+            expected: 0
+        ),
+        ExitCase(
+            name: "action required",
+            arguments: ["status", "--provider", "cstub"],
+            environment: ["CSTUB_STATE": "action-required"],
+            expected: 2
+        ),
+        ExitCase(
+            name: "incomplete: a check unknown",
+            arguments: ["status", "--provider", "cstub"],
+            environment: ["CSTUB_STATE": "unknown"],
+            expected: 3
+        ),
         ExitCase(name: "incomplete: nothing detected, nothing chosen", arguments: ["status"], expected: 3),
-        ExitCase(name: "usage: unknown option", arguments: ["status", "--frobnicate", "x", "--provider", "aws"], expected: 64),
+        ExitCase(
+            name: "usage: unknown option",
+            arguments: ["status", "--frobnicate", "x", "--provider", "aws"],
+            expected: 64
+        ),
         ExitCase(name: "usage: bad output format", arguments: ["status", "--output", "yaml"], expected: 64),
         ExitCase(name: "usage: unknown subcommand", arguments: ["stauts"], expected: 64),
-        ExitCase(name: "failure: chosen provider not installed", arguments: ["status", "--provider", "gcp"], expected: 1),
-        ExitCase(name: "failure: provider crashes nothing else", arguments: ["status", "--provider", "cstub", "--timeout", "abc"], expected: 64),
+        ExitCase(
+            name: "failure: chosen provider not installed",
+            arguments: ["status", "--provider", "gcp"],
+            expected: 1
+        ),
+        ExitCase(
+            name: "failure: provider crashes nothing else",
+            arguments: ["status", "--provider", "cstub", "--timeout", "abc"],
+            expected: 64
+        ),
     ]
 
     @Test("exit status", arguments: exitCases)
@@ -66,7 +93,11 @@ struct StatusTests {
         defer { plugins.cleanUp(); root.cleanUp() }
         try await TestProvider.build("cstub", in: plugins)
         try root.write("sys/class/dmi/id/sys_vendor", "Stub Cloud\n")
-        let result = try await runCMK(["status", "--output", "json"], environment: ["CMK_PLUGIN_PATH": plugins.path, "CSTUB_STATE": "action-required"], sysRoot: root.path)
+        let result = try await runCMK(
+            ["status", "--output", "json"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path, "CSTUB_STATE": "action-required"],
+            sysRoot: root.path
+        )
         #expect(result.status == 2, "\(result.stderr)")
         let document = try result.json()
         #expect(document["provider"] as? String == "cstub")

@@ -35,12 +35,20 @@ struct TrustPolicyTests {
         let config = try TemporaryDirectory("cmk-config")
         defer { plugins.cleanUp(); config.cleanUp() }
         let library = try await TestProvider.build("cstub", in: plugins)
-        let digest = try await runProcess("/usr/bin/sha256sum", [library]).stdout.split(separator: " ").first.map(String.init) ?? ""
+        let digest =
+            try await runProcess("/usr/bin/sha256sum", [library]).stdout.split(separator: " ").first.map(String.init)
+            ?? ""
         try config.write("cmk/config", "[pins]\ncstub = \(digest)\n")
-        let good = try await runCMK(["status", "--provider", "cstub"], environment: ["CMK_PLUGIN_PATH": plugins.path, "XDG_CONFIG_HOME": config.path])
+        let good = try await runCMK(
+            ["status", "--provider", "cstub"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path, "XDG_CONFIG_HOME": config.path]
+        )
         #expect(good.status == 0, "\(good.stderr)")
         try config.write("cmk/config", "[pins]\ncstub = \(String(repeating: "0", count: 64))\n")
-        let bad = try await runCMK(["status", "--provider", "cstub"], environment: ["CMK_PLUGIN_PATH": plugins.path, "XDG_CONFIG_HOME": config.path])
+        let bad = try await runCMK(
+            ["status", "--provider", "cstub"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path, "XDG_CONFIG_HOME": config.path]
+        )
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("sha256 \(digest) does not match the pin for 'cstub'"), "\(bad.stderr)")
     }

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-#error("cmk's trust tests need Glibc or Musl")
-#endif
 import CMKHost
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#else
+    #error("cmk's trust tests need Glibc or Musl")
+#endif
 
 /// SHA-256, the ELF `.comment` fingerprint and the StrictModes-style file check.
 @Suite struct TrustTests {
@@ -22,7 +23,11 @@ import Testing
     /// FIPS 180-4 examples, as published by NIST (Cryptographic Standards and Guidelines, SHA-256).
     static let nistVectors = [
         Vector(name: "empty", input: [], digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        Vector(name: "abc", input: Array("abc".utf8), digest: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        Vector(
+            name: "abc",
+            input: Array("abc".utf8),
+            digest: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        ),
         Vector(
             name: "448 bits",
             input: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8),
@@ -30,7 +35,10 @@ import Testing
         ),
         Vector(
             name: "896 bits",
-            input: Array("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu".utf8),
+            input: Array(
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
+                    .utf8
+            ),
             digest: "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
         ),
         Vector(
@@ -79,7 +87,9 @@ import Testing
         let bytes = (0..<200_000).map { UInt8($0 % 251) }
         let path = try directory.write("pattern.bin", bytes)
         #expect(try SHA256.hexDigest(ofFileAt: path) == SHA256.hexDigest(of: bytes))
-        #expect(try SHA256.hexDigest(ofFileAt: path) == "e24bc62381f1224fbbb74688663f8f9743b9680b193edd666835e97b06e730eb")
+        #expect(
+            try SHA256.hexDigest(ofFileAt: path) == "e24bc62381f1224fbbb74688663f8f9743b9680b193edd666835e97b06e730eb"
+        )
         #expect(try SHA256.hexDigest(ofFileAt: directory.write("empty", [])) == Self.nistVectors[0].digest)
     }
 
@@ -103,7 +113,9 @@ import Testing
 
     @Test func runningExecutableMatchesTheToolchainLibraries() throws {
         let current = try #require(ToolchainFingerprint.current())
-        let library = try ToolchainFingerprint.swiftCompiler(in: ToolchainFingerprint.comments(ofFileAt: Self.swiftLibrary))
+        let library = try ToolchainFingerprint.swiftCompiler(
+            in: ToolchainFingerprint.comments(ofFileAt: Self.swiftLibrary)
+        )
         #expect(current == library)
     }
 
@@ -126,11 +138,18 @@ import Testing
     }
 
     @Test func swiftCompilerRecognisesBothRepositoryNames() {
-        let swiftlang = "clang version 21.0.0 (https://github.com/swiftlang/llvm-project.git 11673e6660b2d0a5f9f99b1c7b773f4c2f6df1b0)"
-        let apple = "clang version 15.0.0 (https://github.com/apple/llvm-project.git 0123456789abcdef0123456789abcdef01234567)"
-        #expect(ToolchainFingerprint.swiftCompiler(in: ["GCC: (Debian 12.2.0-14+deb12u1) 12.2.0", swiftlang]) == swiftlang)
+        let swiftlang =
+            "clang version 21.0.0 (https://github.com/swiftlang/llvm-project.git 11673e6660b2d0a5f9f99b1c7b773f4c2f6df1b0)"
+        let apple =
+            "clang version 15.0.0 (https://github.com/apple/llvm-project.git 0123456789abcdef0123456789abcdef01234567)"
+        #expect(
+            ToolchainFingerprint.swiftCompiler(in: ["GCC: (Debian 12.2.0-14+deb12u1) 12.2.0", swiftlang]) == swiftlang
+        )
         #expect(ToolchainFingerprint.swiftCompiler(in: [apple]) == apple)
-        #expect(ToolchainFingerprint.swiftCompiler(in: ["GCC: (Debian 12.2.0-14+deb12u1) 12.2.0", "clang version 14.0.6"]) == nil)
+        #expect(
+            ToolchainFingerprint.swiftCompiler(in: ["GCC: (Debian 12.2.0-14+deb12u1) 12.2.0", "clang version 14.0.6"])
+                == nil
+        )
         #expect(ToolchainFingerprint.swiftCompiler(in: []) == nil)
     }
 
@@ -176,7 +195,10 @@ import Testing
         extended.replaceSubrange(60..<64, with: [0, 0, 0xff, 0xff])
         extended[64 + 32] = 3
         extended[64 + 40] = 1
-        #expect(try ToolchainFingerprint.comments(ofFileAt: directory.write("extended.so", extended)) == Self.minimalComments)
+        #expect(
+            try ToolchainFingerprint.comments(ofFileAt: directory.write("extended.so", extended))
+                == Self.minimalComments
+        )
     }
 
     /// Fields a hostile file could set to make the reader overflow, over-allocate or read outside
@@ -223,9 +245,14 @@ import Testing
     /// The smallest ELF64 file with a `.comment` section: the header, a section header table of
     /// three entries (null, `.shstrtab`, `.comment`) from byte 64, then the two sections' bytes.
     static let minimalELF: [UInt8] = {
-        func little(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        func little(_ value: Int, _ size: Int) -> [UInt8] {
+            (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+        }
         func section(name: Int, type: Int, offset: Int, size: Int) -> [UInt8] {
-            Array([little(name, 4), little(type, 4), little(0, 16), little(offset, 8), little(size, 8), little(0, 24)].joined())
+            Array(
+                [little(name, 4), little(type, 4), little(0, 16), little(offset, 8), little(size, 8), little(0, 24)]
+                    .joined()
+            )
         }
         let names = Array("\0.shstrtab\0.comment\0".utf8)
         let comment: [UInt8] = [0] + minimalComments.flatMap { Array($0.utf8) + [0] }
@@ -259,9 +286,12 @@ import Testing
         defer { directory.remove() }
         let file = try directory.write("libcmk-provider-aws.so", [], mode: mode)
         let octal = "0" + String(mode, radix: 8)
-        #expect(FileTrust.check(path: file) == .refused(
-            "\(file) is writable by group or others (mode \(octal)); run: chmod go-w \(file)"
-        ))
+        #expect(
+            FileTrust.check(path: file)
+                == .refused(
+                    "\(file) is writable by group or others (mode \(octal)); run: chmod go-w \(file)"
+                )
+        )
     }
 
     @Test func worldWritableParentIsRefused() throws {
@@ -269,9 +299,12 @@ import Testing
         defer { directory.remove() }
         let plugins = try directory.makeDirectory("plugins", mode: 0o777)
         let file = try directory.write("plugins/libcmk-provider-aws.so", [], mode: 0o644)
-        #expect(FileTrust.check(path: file) == .refused(
-            "\(plugins) is writable by group or others (mode 0777); run: chmod go-w \(plugins)"
-        ))
+        #expect(
+            FileTrust.check(path: file)
+                == .refused(
+                    "\(plugins) is writable by group or others (mode 0777); run: chmod go-w \(plugins)"
+                )
+        )
     }
 
     @Test(.enabled(if: getuid() == 0, "a sticky directory is accepted only when root owns it"))
@@ -297,16 +330,22 @@ import Testing
         let plugins = try directory.makeDirectory("plugins", mode: 0o755)
         let file = try directory.write("plugins/libcmk-provider-aws.so", [], mode: 0o644)
         #expect(chown(file, 1234, 0) == 0)
-        #expect(FileTrust.check(path: file) == .refused(
-            "\(file) is owned by uid 1234, not by root or you (uid 0); run: chown 0 \(file)"
-        ))
+        #expect(
+            FileTrust.check(path: file)
+                == .refused(
+                    "\(file) is owned by uid 1234, not by root or you (uid 0); run: chown 0 \(file)"
+                )
+        )
         #expect(FileTrust.check(path: file, uid: 1234) == .trusted)
 
         #expect(chown(file, 0, 0) == 0)
         #expect(chown(plugins, 1001, 0) == 0)
-        #expect(FileTrust.check(path: file) == .refused(
-            "\(plugins) is owned by uid 1001, not by root or you (uid 0); run: chown 0 \(plugins)"
-        ))
+        #expect(
+            FileTrust.check(path: file)
+                == .refused(
+                    "\(plugins) is owned by uid 1001, not by root or you (uid 0); run: chown 0 \(plugins)"
+                )
+        )
     }
 
     @Test func symlinksAreCheckedOnBothSides() throws {
@@ -366,7 +405,9 @@ private struct TrustScratchDirectory {
 
     func makeDirectory(_ name: String, mode: mode_t) throws -> String {
         let directory = path + "/" + name
-        guard mkdir(directory, 0o700) == 0, chmod(directory, mode) == 0 else { throw SetupFailed(step: "mkdir \(directory)") }
+        guard mkdir(directory, 0o700) == 0, chmod(directory, mode) == 0 else {
+            throw SetupFailed(step: "mkdir \(directory)")
+        }
         return directory
     }
 }

@@ -22,18 +22,22 @@ enum AdminRoleCheck {
             return StaticChecks.unknown(.adminRole, "Cannot read the signed-in user's roles: \(failure.reason)")
         case .success(.application):
             return Check(
-                id: id, state: .manual,
+                id: id,
+                state: .manual,
                 summary: "Signed in as an application, which cannot tell whether the admin holds an Entra role",
                 remediation: "Check that the person doing the setup holds one of \(names) (Entra admin center, Roles "
-                    + "and administrators), or run cmk status after az login as that person")
+                    + "and administrators), or run cmk status after az login as that person"
+            )
         case .success(.user(let memberships)):
             let held = memberships.compactMap { $0.roleTemplateId.flatMap { roles[$0.lowercased()] } }
             guard let first = held.sorted().first else {
                 return Check(
-                    id: id, state: .actionRequired,
+                    id: id,
+                    state: .actionRequired,
                     summary: "The signed-in user holds none of \(names) (active assignments)",
                     remediation: "Ask a Privileged Role Administrator to assign Cloud Application Administrator, or "
-                        + "activate an eligible assignment in Privileged Identity Management")
+                        + "activate an eligible assignment in Privileged Identity Management"
+                )
             }
             return Check(id: id, state: .ok, summary: "The signed-in user holds \(first)")
         }

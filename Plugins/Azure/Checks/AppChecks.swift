@@ -16,25 +16,33 @@ enum AppChecks {
         switch principal {
         case .success(let principal?):
             return Check(
-                id: id, state: .ok,
-                summary: "The vendor's application has a service principal in the tenant (object id \(principal.id))")
+                id: id,
+                state: .ok,
+                summary: "The vendor's application has a service principal in the tenant (object id \(principal.id))"
+            )
         case .success(nil):
             return Check(
-                id: id, state: .actionRequired,
+                id: id,
+                state: .actionRequired,
                 summary: "The vendor's application (\(VendorApp.applicationID)) has no service principal in the "
                     + "tenant: consent was not given",
                 remediation: "An administrator opens \(context.consentURL) and accepts, or runs: "
-                    + "az ad sp create --id \(VendorApp.applicationID)")
+                    + "az ad sp create --id \(VendorApp.applicationID)"
+            )
         case .failure(let failure):
             return StaticChecks.unknown(
-                .appConsent, "Cannot look up the vendor's application: \(failure.reason)",
-                remediation: "Consent with \(context.consentURL)")
+                .appConsent,
+                "Cannot look up the vendor's application: \(failure.reason)",
+                remediation: "Consent with \(context.consentURL)"
+            )
         }
     }
 
     static func keyAccess(
-        principal: Result<ServicePrincipal?, CallFailure>, vault: Result<ARMVault, CallFailure>,
-        roles: Result<[RoleAssignment], CallFailure>, context: CheckContext
+        principal: Result<ServicePrincipal?, CallFailure>,
+        vault: Result<ARMVault, CallFailure>,
+        roles: Result<[RoleAssignment], CallFailure>,
+        context: CheckContext
     ) -> Check {
         let id = CheckID.appKeyAccess.rawValue
         let objectID: String
@@ -42,20 +50,24 @@ enum AppChecks {
         case .success(let principal?): objectID = principal.id
         case .success(nil):
             return Check(
-                id: id, state: .actionRequired,
+                id: id,
+                state: .actionRequired,
                 summary: "The vendor's application has no service principal yet, so it has no access to the key",
-                remediation: "Give consent first (see app-consent), then: " + roleCommand(context, "<its object id>"))
+                remediation: "Give consent first (see app-consent), then: " + roleCommand(context, "<its object id>")
+            )
         case .failure(let failure):
             return StaticChecks.unknown(.appKeyAccess, "Needs the application's service principal: \(failure.reason)")
         }
         if context.key?.store == .managedHSM {
             return Check(
-                id: id, state: .manual,
+                id: id,
+                state: .manual,
                 summary: "Managed HSM grants access with its own local roles, which cmk does not read",
                 remediation: "Check with: az keyvault role assignment list --hsm-name \(context.vaultName) "
                     + "--assignee-object-id \(objectID); grant with: az keyvault role assignment create --hsm-name "
                     + "\(context.vaultName) --role \"Managed HSM Crypto Service Encryption User\" "
-                    + "--assignee-object-id \(objectID) --scope /keys/\(context.keyName)")
+                    + "--assignee-object-id \(objectID) --scope /keys/\(context.keyName)"
+            )
         }
         let properties: ARMVault.Properties
         switch vault {
@@ -73,7 +85,9 @@ enum AppChecks {
     }
 
     private static func rbac(
-        _ roles: Result<[RoleAssignment], CallFailure>, objectID: String, context: CheckContext
+        _ roles: Result<[RoleAssignment], CallFailure>,
+        objectID: String,
+        context: CheckContext
     )
         -> Check
     {
@@ -94,13 +108,16 @@ enum AppChecks {
         }
         guard let granting else {
             return Check(
-                id: id, state: .actionRequired,
+                id: id,
+                state: .actionRequired,
                 summary: "The vendor's application (object id \(objectID)) holds no Key Vault crypto role on the key, "
                     + "the vault or above",
-                remediation: roleCommand(context, objectID))
+                remediation: roleCommand(context, objectID)
+            )
         }
         return Check(
-            id: id, state: .ok,
+            id: id,
+            state: .ok,
             summary: "The vendor's application holds \(grantingRoles[granting.roleID]!) at \(granting.properties.scope)"
         )
     }
@@ -112,15 +129,19 @@ enum AppChecks {
         let missing = requiredPermissions.filter { !granted.contains($0.lowercased()) }
         guard !missing.isEmpty else {
             return Check(
-                id: id, state: .ok,
-                summary: "An access policy gives the vendor's application get, wrapKey and unwrapKey on keys")
+                id: id,
+                state: .ok,
+                summary: "An access policy gives the vendor's application get, wrapKey and unwrapKey on keys"
+            )
         }
         return Check(
-            id: id, state: .actionRequired,
+            id: id,
+            state: .actionRequired,
             summary: "The vault uses access policies and none gives the vendor's application (object id \(objectID)) "
                 + missing.joined(separator: ", "),
             remediation: "az keyvault set-policy --name \(context.vaultName) --resource-group \(context.resourceGroup) "
-                + "--object-id \(objectID) --key-permissions get wrapKey unwrapKey")
+                + "--object-id \(objectID) --key-permissions get wrapKey unwrapKey"
+        )
     }
 
     private static func roleCommand(_ context: CheckContext, _ objectID: String) -> String {

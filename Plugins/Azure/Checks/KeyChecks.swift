@@ -13,10 +13,13 @@ enum KeyChecks {
             let create = "az keyvault key create \(context.storeFlag) --name \(context.keyName) --kty RSA --size 3072"
             return ids.map {
                 Check(
-                    id: $0.rawValue, state: .actionRequired,
+                    id: $0.rawValue,
+                    state: .actionRequired,
                     summary: "\(context.vaultName) has no key \(context.keyName)"
                         + (context.key?.version.map { " with version \($0)" } ?? ""),
-                    remediation: "Create it: \(create)", evidence: [failure.reason])
+                    remediation: "Create it: \(create)",
+                    evidence: [failure.reason]
+                )
             }
         case .failure(let failure):
             return ids.map { StaticChecks.unknown($0, "Cannot read the key: \(failure.reason)") }
@@ -43,12 +46,14 @@ enum KeyChecks {
             return Check(id: id, state: .unknown, summary: "\(kty) key of unreported size", evidence: evidence)
         }
         return Check(
-            id: id, state: .actionRequired,
+            id: id,
+            state: .actionRequired,
             summary:
                 "\(kty)\(facts.bits.map { " \($0) bits" } ?? ""): CMK needs RSA or RSA-HSM of 2048, 3072 or 4096 bits",
             remediation: "Create a suitable key and use its identifier: az keyvault key create \(context.storeFlag) "
                 + "--name <new-key> --kty RSA --size 3072",
-            evidence: evidence)
+            evidence: evidence
+        )
     }
 
     private static func operations(_ facts: KeyFacts, _ context: CheckContext) -> Check {
@@ -62,10 +67,13 @@ enum KeyChecks {
             return Check(id: id, state: .ok, summary: "The key permits wrapKey and unwrapKey", evidence: evidence)
         }
         return Check(
-            id: id, state: .actionRequired, summary: "The key does not permit \(missing.joined(separator: " and "))",
+            id: id,
+            state: .actionRequired,
+            summary: "The key does not permit \(missing.joined(separator: " and "))",
             remediation: "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --ops "
                 + (operations + missing).joined(separator: " "),
-            evidence: evidence)
+            evidence: evidence
+        )
     }
 
     private static func enabled(_ facts: KeyFacts, _ context: CheckContext) -> Check {
@@ -75,10 +83,12 @@ enum KeyChecks {
             return Check(id: id, state: .ok, summary: "The key is enabled")
         case false?:
             return Check(
-                id: id, state: .actionRequired,
+                id: id,
+                state: .actionRequired,
                 summary: "The key is disabled: a disabled key revokes the vendor's access",
                 remediation:
-                    "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --enabled true")
+                    "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --enabled true"
+            )
         case nil:
             return Check(id: id, state: .unknown, summary: "The key does not say whether it is enabled")
         }
@@ -92,23 +102,32 @@ enum KeyChecks {
             + "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --expires <date>"
         if let notBefore = facts.attributes?.nbf, notBefore > seconds {
             return Check(
-                id: id, state: .actionRequired, summary: "The key is not valid before \(day(notBefore))",
+                id: id,
+                state: .actionRequired,
+                summary: "The key is not valid before \(day(notBefore))",
                 remediation: "Wait until then, or: az keyvault key set-attributes \(context.storeFlag) "
-                    + "--name \(context.keyName) --not-before <date>")
+                    + "--name \(context.keyName) --not-before <date>"
+            )
         }
         guard let expires = facts.attributes?.exp else {
             return Check(id: id, state: .ok, summary: "The key has no expiry date")
         }
         if expires <= seconds {
             return Check(
-                id: id, state: .actionRequired, summary: "The key expired on \(day(expires))", remediation: extend)
+                id: id,
+                state: .actionRequired,
+                summary: "The key expired on \(day(expires))",
+                remediation: extend
+            )
         }
         let days = (expires - seconds) / 86_400
         if days < warningDays {
             return Check(
-                id: id, state: .actionRequired,
+                id: id,
+                state: .actionRequired,
                 summary: "The key expires on \(day(expires)), in \(days) day\(days == 1 ? "" : "s")",
-                remediation: extend)
+                remediation: extend
+            )
         }
         return Check(id: id, state: .ok, summary: "The key expires on \(day(expires))")
     }

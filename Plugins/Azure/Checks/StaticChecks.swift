@@ -4,48 +4,61 @@ import CMKCore
 enum StaticChecks {
     static func entitlement() -> Check {
         Check(
-            id: CheckID.entitlement.rawValue, state: .manual,
+            id: CheckID.entitlement.rawValue,
+            state: .manual,
             summary: "CMK needs the Healthcare Shield or Privacy & Security Shield add-on, with the platform running "
                 + "on Azure; no API can confirm it",
             remediation: "Confirm the entitlement and that your organisation's platform runs on Azure with your "
-                + "account team")
+                + "account team"
+        )
     }
 
     static func keyURI(_ key: KeyIdentifier?) -> Check {
         guard let key else {
             return Check(
-                id: CheckID.keyURI.rawValue, state: .actionRequired, summary: "No key identifier was given",
+                id: CheckID.keyURI.rawValue,
+                state: .actionRequired,
+                summary: "No key identifier was given",
                 remediation: "Create an RSA key (2048, 3072 or 4096 bits) in a vault used only for this, then give "
                     + "its Key Identifier with --key-uri URI, or export CMK_AZURE_KEY_URI=URI, or add "
-                    + "key-uri = \"URI\" under [azure] in ~/.config/cmk/config (for example \(KeyIdentifier.example))")
+                    + "key-uri = \"URI\" under [azure] in ~/.config/cmk/config (for example \(KeyIdentifier.example))"
+            )
         }
         let version = key.version.map { "version \($0)" } ?? "no version (the latest is used)"
         let store = key.store == .vault ? "vault" : "Managed HSM"
         return Check(
-            id: CheckID.keyURI.rawValue, state: .ok,
+            id: CheckID.keyURI.rawValue,
+            state: .ok,
             summary:
-                "\(key.uri): \(store) \(key.vaultName), key \(key.keyName), \(version), Azure \(key.cloud.displayName)")
+                "\(key.uri): \(store) \(key.vaultName), key \(key.keyName), \(version), Azure \(key.cloud.displayName)"
+        )
     }
 
     static func supportTicket(_ text: String?) -> Check {
         guard let text else {
             return Check(
-                id: CheckID.supportTicket.rawValue, state: .manual,
-                summary: "The support ticket needs the key identifier (see key-uri)")
+                id: CheckID.supportTicket.rawValue,
+                state: .manual,
+                summary: "The support ticket needs the key identifier (see key-uri)"
+            )
         }
         return Check(
-            id: CheckID.supportTicket.rawValue, state: .manual,
+            id: CheckID.supportTicket.rawValue,
+            state: .manual,
             summary: "Open a ticket with the vendor's support that asks for CMK and gives the key identifier "
                 + "(`cmk ticket` prints it)",
-            remediation: text)
+            remediation: text
+        )
     }
 
     static func vendorConfirmation() -> Check {
         Check(
-            id: CheckID.vendorConfirmation.rawValue, state: .manual,
+            id: CheckID.vendorConfirmation.rawValue,
+            state: .manual,
             summary: "The vendor's support confirms when CMK is applied to your data",
             remediation: "Wait for support's confirmation on the ticket; until then data stays encrypted with "
-                + "the vendor's keys")
+                + "the vendor's keys"
+        )
     }
 
     /// A live check that could not run, with why and how to make it run.

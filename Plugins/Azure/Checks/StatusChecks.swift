@@ -20,13 +20,17 @@ enum StatusChecks {
     }
 
     static func assemble(
-        context: CheckContext, findings: LiveStatus.Findings?, signIn: SignInHelp, now: Date
+        context: CheckContext,
+        findings: LiveStatus.Findings?,
+        signIn: SignInHelp,
+        now: Date
     ) -> [Check] {
         var checks: [CheckID: Check] = [
             .entitlement: StaticChecks.entitlement(),
             .keyURI: StaticChecks.keyURI(context.key),
             .supportTicket: StaticChecks.supportTicket(
-                context.key.map { TicketText.make(key: $0, tenant: context.tenant) }),
+                context.key.map { TicketText.make(key: $0, tenant: context.tenant) }
+            ),
             .vendorConfirmation: StaticChecks.vendorConfirmation(),
         ]
         if let findings {
@@ -34,7 +38,9 @@ enum StatusChecks {
             checks[.appConsent] = AppChecks.consent(findings.servicePrincipal, context)
             if let vault = findings.vault {
                 let sources = VaultChecks.Sources(
-                    vault: vault.properties, recoveryLevel: (try? vault.key.get())?.attributes?.recoveryLevel)
+                    vault: vault.properties,
+                    recoveryLevel: (try? vault.key.get())?.attributes?.recoveryLevel
+                )
                 checks[.vaultSoftDelete] = VaultChecks.softDelete(sources, context)
                 checks[.vaultPurgeProtection] = VaultChecks.purgeProtection(sources, context)
                 checks[.vaultDedicated] = VaultChecks.dedicated(vault.keyNames, context)
@@ -42,7 +48,11 @@ enum StatusChecks {
                     CheckID(rawValue: check.id).map { checks[$0] = check }
                 }
                 checks[.appKeyAccess] = AppChecks.keyAccess(
-                    principal: findings.servicePrincipal, vault: vault.properties, roles: vault.roles, context: context)
+                    principal: findings.servicePrincipal,
+                    vault: vault.properties,
+                    roles: vault.roles,
+                    context: context
+                )
             }
         } else {
             for id in live {

@@ -22,15 +22,23 @@ enum VaultChecks {
             return flag
                 ? Check(id: id, state: .ok, summary: "Soft delete is on", evidence: ["vault: enableSoftDelete true"])
                 : Check(
-                    id: id, state: .actionRequired, summary: "Soft delete is off", remediation: fix,
-                    evidence: ["vault: enableSoftDelete false"])
+                    id: id,
+                    state: .actionRequired,
+                    summary: "Soft delete is off",
+                    remediation: fix,
+                    evidence: ["vault: enableSoftDelete false"]
+                )
         }
         if let level = sources.recoveryLevel {
             return level.contains("Recoverable")
                 ? Check(id: id, state: .ok, summary: "Soft delete is on", evidence: ["key recoveryLevel \(level)"])
                 : Check(
-                    id: id, state: .actionRequired, summary: "Soft delete is off", remediation: fix,
-                    evidence: ["key recoveryLevel \(level)"])
+                    id: id,
+                    state: .actionRequired,
+                    summary: "Soft delete is off",
+                    remediation: fix,
+                    evidence: ["key recoveryLevel \(level)"]
+                )
         }
         return StaticChecks.unknown(.vaultSoftDelete, "Cannot tell whether soft delete is on: \(reason(sources))")
     }
@@ -44,22 +52,35 @@ enum VaultChecks {
         if let flag {
             return flag
                 ? Check(
-                    id: id, state: .ok, summary: "Purge protection is on",
-                    evidence: ["vault: enablePurgeProtection true"])
+                    id: id,
+                    state: .ok,
+                    summary: "Purge protection is on",
+                    evidence: ["vault: enablePurgeProtection true"]
+                )
                 : Check(
-                    id: id, state: .actionRequired, summary: "Purge protection is off", remediation: fix,
-                    evidence: ["vault: enablePurgeProtection false"])
+                    id: id,
+                    state: .actionRequired,
+                    summary: "Purge protection is off",
+                    remediation: fix,
+                    evidence: ["vault: enablePurgeProtection false"]
+                )
         }
         if let level = sources.recoveryLevel {
             let on = level.contains("Recoverable") && !level.contains("Purgeable")
             return on
                 ? Check(id: id, state: .ok, summary: "Purge protection is on", evidence: ["key recoveryLevel \(level)"])
                 : Check(
-                    id: id, state: .actionRequired, summary: "Purge protection is off", remediation: fix,
-                    evidence: ["key recoveryLevel \(level)"])
+                    id: id,
+                    state: .actionRequired,
+                    summary: "Purge protection is off",
+                    remediation: fix,
+                    evidence: ["key recoveryLevel \(level)"]
+                )
         }
         return StaticChecks.unknown(
-            .vaultPurgeProtection, "Cannot tell whether purge protection is on: \(reason(sources))")
+            .vaultPurgeProtection,
+            "Cannot tell whether purge protection is on: \(reason(sources))"
+        )
     }
 
     static func dedicated(_ listing: Result<[String], CallFailure>, _ context: CheckContext) -> Check {
@@ -76,13 +97,15 @@ enum VaultChecks {
         }
         let shown = others.prefix(5).joined(separator: ", ") + (others.count > 5 ? ", …" : "")
         return Check(
-            id: id, state: .actionRequired,
+            id: id,
+            state: .actionRequired,
             summary:
                 "\(context.vaultName) also holds \(others.count) other key\(others.count == 1 ? "" : "s"): \(shown)",
             remediation: "Use a vault only for this key: move the other keys, or create one: az keyvault create "
                 + "--name <new-vault> --resource-group \(context.resourceGroup) --enable-purge-protection true "
                 + "--enable-rbac-authorization true, then az keyvault key create --vault-name <new-vault> "
-                + "--name \(context.keyName) --kty RSA --size 3072")
+                + "--name \(context.keyName) --kty RSA --size 3072"
+        )
     }
 
     private static func reason(_ sources: Sources) -> String {

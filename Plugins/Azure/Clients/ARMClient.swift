@@ -52,14 +52,20 @@ struct ARMClient: Sendable {
 
     func vault(_ id: VaultResourceID) async -> Result<ARMVault, CallFailure> {
         await api.get(
-            ARMVault.self, "\(base)\(id.path)?api-version=2023-07-01", resource: cloud.managementResource,
-            audience: .management)
+            ARMVault.self,
+            "\(base)\(id.path)?api-version=2023-07-01",
+            resource: cloud.managementResource,
+            audience: .management
+        )
     }
 
     func key(_ id: VaultResourceID, name: String) async -> Result<ARMKey, CallFailure> {
         await api.get(
-            ARMKey.self, "\(base)\(id.path)/keys/\(name)?api-version=2023-07-01", resource: cloud.managementResource,
-            audience: .management)
+            ARMKey.self,
+            "\(base)\(id.path)/keys/\(name)?api-version=2023-07-01",
+            resource: cloud.managementResource,
+            audience: .management
+        )
     }
 
     func keyNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {

@@ -10,12 +10,18 @@ struct AuthorizedJSON: Sendable {
     let cloud: AzureCloud
 
     func get<Value: Decodable>(
-        _ type: Value.Type, _ url: String, resource: String, audience: TokenPolicy.Audience
+        _ type: Value.Type,
+        _ url: String,
+        resource: String,
+        audience: TokenPolicy.Audience
     ) async -> Result<Value, CallFailure> {
         // Decided before signing in, so that a refused destination does not even cost a sign-in.
         if case .refused(let why) = TokenPolicy.verdict(
-            url: url, audience: audience, cloud: cloud, overrideActive: http.overrideActive)
-        {
+            url: url,
+            audience: audience,
+            cloud: cloud,
+            overrideActive: http.overrideActive
+        ) {
             return .failure(CallFailure(.refused, "no token sent to \(AzureHTTP.label(HTTPRequest(url: url))): \(why)"))
         }
         let token: AccessToken
@@ -30,7 +36,9 @@ struct AuthorizedJSON: Sendable {
 
     /// Every item of a paged list, following `nextLink` (which must pass the same token policy).
     func all<Item: Sendable>(
-        _ firstURL: String, resource: String, audience: TokenPolicy.Audience,
+        _ firstURL: String,
+        resource: String,
+        audience: TokenPolicy.Audience,
         page: @Sendable (String) async -> Result<(items: [Item], next: String?), CallFailure>
     ) async -> Result<[Item], CallFailure> {
         var items: [Item] = []

@@ -27,8 +27,11 @@ struct KeyVaultClient: Sendable {
             else {
                 return .failure(
                     CallFailure(
-                        .malformed, "\(label) answered \(response.status) without a Bearer challenge",
-                        status: response.status))
+                        .malformed,
+                        "\(label) answered \(response.status) without a Bearer challenge",
+                        status: response.status
+                    )
+                )
             }
             return .success(challenge)
         }
@@ -39,7 +42,11 @@ struct KeyVaultClient: Sendable {
             return .failure(CallFailure(.malformed, "the vault's challenge names no resource"))
         }
         return await api.get(
-            DataPlaneKey.self, keyURL, resource: resource, audience: .keyVault(challengeResource: resource))
+            DataPlaneKey.self,
+            keyURL,
+            resource: resource,
+            audience: .keyVault(challengeResource: resource)
+        )
     }
 
     /// The names of every key in the vault.
@@ -49,7 +56,9 @@ struct KeyVaultClient: Sendable {
         }
         let audience = TokenPolicy.Audience.keyVault(challengeResource: resource)
         let items = await api.all(
-            "\(key.vaultURL)/keys?api-version=\(Self.apiVersion)", resource: resource, audience: audience
+            "\(key.vaultURL)/keys?api-version=\(Self.apiVersion)",
+            resource: resource,
+            audience: audience
         ) { [api] url in
             await api.get(DataPlaneKeyList.self, url, resource: resource, audience: audience)
                 .map { (items: $0.value, next: $0.nextLink) }

@@ -18,8 +18,11 @@ struct AzureCLICredential: TokenCredential {
         let output: Subprocess.Output
         do {
             output = try await Subprocess.run(
-                executable, ["account", "get-access-token", "--resource", resource, "--output", "json"],
-                environment: environment, deadline: deadline)
+                executable,
+                ["account", "get-access-token", "--resource", resource, "--output", "json"],
+                environment: environment,
+                deadline: deadline
+            )
         } catch {
             return .failure(CallFailure(.unavailable, "Azure CLI: \(error.reason)"))
         }

@@ -38,13 +38,18 @@ struct ClientCredential: TokenCredential {
             fields.append(("client_assertion", assertion))
         }
         let request = HTTPRequest(
-            method: "POST", url: "https://\(cloud.loginHost)/\(tenant)/oauth2/v2.0/token",
+            method: "POST",
+            url: "https://\(cloud.loginHost)/\(tenant)/oauth2/v2.0/token",
             headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
-            body: Array(PercentEncoding.form(fields).utf8))
+            body: Array(PercentEncoding.form(fields).utf8)
+        )
         // The body holds the proof: the same policy as for a token decides where it may go.
         if case .refused(let why) = TokenPolicy.verdict(
-            url: request.url, audience: .login, cloud: cloud, overrideActive: http.overrideActive)
-        {
+            url: request.url,
+            audience: .login,
+            cloud: cloud,
+            overrideActive: http.overrideActive
+        ) {
             return .failure(CallFailure(.refused, "sign-in not attempted: \(why)"))
         }
         let label = "sign-in at \(cloud.loginHost) for \(resource)"
@@ -52,7 +57,8 @@ struct ClientCredential: TokenCredential {
         if case .success(let answer) = response, !(200..<300).contains(answer.status) {
             let code = AzureErrorCode.extract(answer.body).map { ": \($0)" } ?? ""
             return .failure(
-                CallFailure(.signIn, "\(label) was refused (\(answer.status)\(code))", status: answer.status))
+                CallFailure(.signIn, "\(label) was refused (\(answer.status)\(code))", status: answer.status)
+            )
         }
         return http.decode(TokenReply.self, response, label: label).map {
             AccessToken(value: $0.access_token, resource: resource)

@@ -35,12 +35,14 @@ struct CredentialChain: Sendable {
                 tenantProblem == nil
             {
                 candidates.append(
-                    ClientCredential(tenant: tenant, clientID: clientID, proof: .secret(secret), cloud: cloud))
+                    ClientCredential(tenant: tenant, clientID: clientID, proof: .secret(secret), cloud: cloud)
+                )
             } else if choice == .environment || value("AZURE_CLIENT_SECRET") != nil {
                 notes.append(
                     "environment: "
                         + (authority ?? tenantProblem
-                            ?? "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"))
+                            ?? "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
+                )
             }
         }
         if choice == .auto || choice == .workloadIdentity {
@@ -54,7 +56,8 @@ struct CredentialChain: Sendable {
                 notes.append(
                     "workload identity: "
                         + (authority ?? tenantProblem
-                            ?? "set AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID and AZURE_CLIENT_ID"))
+                            ?? "set AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID and AZURE_CLIENT_ID")
+                )
             }
         }
         if choice == .managedIdentity || (choice == .auto && azureDetected) {
@@ -62,13 +65,18 @@ struct CredentialChain: Sendable {
                 if ManagedIdentityCredential.isLocalEndpoint(url) {
                     candidates.append(
                         ManagedIdentityCredential(
-                            endpoint: .appService(url: url, header: header), clientID: clientID, cloud: cloud))
+                            endpoint: .appService(url: url, header: header),
+                            clientID: clientID,
+                            cloud: cloud
+                        )
+                    )
                 } else {
                     notes.append("managed identity: IDENTITY_ENDPOINT is not a local address; its header is not sent")
                 }
             } else {
                 candidates.append(
-                    ManagedIdentityCredential(endpoint: .instanceMetadata, clientID: clientID, cloud: cloud))
+                    ManagedIdentityCredential(endpoint: .instanceMetadata, clientID: clientID, cloud: cloud)
+                )
             }
         }
         if choice == .auto || choice == .azureCLI {

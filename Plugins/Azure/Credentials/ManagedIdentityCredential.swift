@@ -38,7 +38,9 @@ struct ManagedIdentityCredential: TokenCredential {
         case .instanceMetadata:
             query.insert(("api-version", "2018-02-01"), at: 0)
             request = HTTPRequest(
-                url: "\(Self.instanceMetadataURL)?\(PercentEncoding.form(query))", headers: ["Metadata": "true"])
+                url: "\(Self.instanceMetadataURL)?\(PercentEncoding.form(query))",
+                headers: ["Metadata": "true"]
+            )
         }
         let label = "managed identity sign-in for \(resource)"
         let response = await http.send(request, cloud: cloud, timeout: .seconds(3))

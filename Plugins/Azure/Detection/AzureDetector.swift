@@ -64,8 +64,12 @@ struct AzureDetector: Sendable {
         var details: [String: String] = [:]
         if let cloud { details["cloud"] = cloud.environmentName }
         return Detection(
-            strength: .strong, platform: cloud?.platformName ?? "Azure", evidence: evidence, rejected: rejected,
-            details: details)
+            strength: .strong,
+            platform: cloud?.platformName ?? "Azure",
+            evidence: evidence,
+            rejected: rejected,
+            details: details
+        )
     }
 
     private static func instanceMetadata(_ client: HTTPClient) async -> Result<String, MetadataFailure> {

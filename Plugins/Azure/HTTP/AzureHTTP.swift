@@ -20,14 +20,20 @@ struct AzureHTTP: Sendable {
 
     /// Sends `request`, attaching `bearer` only when ``TokenPolicy`` allows it for this URL.
     func send(
-        _ request: HTTPRequest, bearer: (token: AccessToken, audience: TokenPolicy.Audience)? = nil,
-        cloud: AzureCloud, timeout: Duration = requestTimeout
+        _ request: HTTPRequest,
+        bearer: (token: AccessToken, audience: TokenPolicy.Audience)? = nil,
+        cloud: AzureCloud,
+        timeout: Duration = requestTimeout
     ) async -> Result<HTTPResponse, CallFailure> {
         var request = request
         let label = Self.label(request)
         if let bearer {
             let verdict = TokenPolicy.verdict(
-                url: request.url, audience: bearer.audience, cloud: cloud, overrideActive: overrideActive)
+                url: request.url,
+                audience: bearer.audience,
+                cloud: cloud,
+                overrideActive: overrideActive
+            )
             if case .refused(let why) = verdict {
                 return .failure(CallFailure(.refused, "no token sent to \(label): \(why)"))
             }
@@ -61,7 +67,9 @@ struct AzureHTTP: Sendable {
 
     /// Decodes a 2xx JSON body; any other status or an unreadable body is a failure naming the call.
     func decode<Value: Decodable>(
-        _ type: Value.Type, _ result: Result<HTTPResponse, CallFailure>, label: String
+        _ type: Value.Type,
+        _ result: Result<HTTPResponse, CallFailure>,
+        label: String
     )
         -> Result<Value, CallFailure>
     {

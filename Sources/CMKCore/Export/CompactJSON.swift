@@ -69,12 +69,15 @@ extension DetectionRequest {
         json.object([
             ("op", { $0.string(WireOperation.detect.rawValue) }),
             ("probe", { $0.text.append(probe ? "true" : "false") }),
-            ("snapshot", { json in
-                json.object([
-                    ("environment", { $0.dictionary(snapshot.environment) }),
-                    ("files", { $0.dictionary(snapshot.files) }),
-                ])
-            }),
+            (
+                "snapshot",
+                { json in
+                    json.object([
+                        ("environment", { $0.dictionary(snapshot.environment) }),
+                        ("files", { $0.dictionary(snapshot.files) }),
+                    ])
+                }
+            ),
         ])
         return json.bytes
     }

@@ -1,12 +1,13 @@
 internal import CMKPluginABI
 import FoundationEssentials
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's provider export needs Glibc or Musl")
+    #error("cmk's provider export needs Glibc or Musl")
 #endif
 
 /// Exports a ``CloudKeyProvider`` through the C ABI; call it from the library's one exported symbol.
@@ -46,22 +47,26 @@ private struct ExportedProvider: @unchecked Sendable {  // the descriptor is imm
 /// One per library image: each provider links its own copy of CMKCore.
 private let exported = Mutex<ExportedProvider?>(nil)
 
-private let providerCall: @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?, cmk_reply_fn?) -> Void = {
-    request, length, hostContext, reply in
-    guard let reply else { return }
-    let bytes = request.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
-    // The context is the host's opaque token; carry it as an integer so the task can be Sendable.
-    let token = UInt(bitPattern: hostContext)
-    guard let entry = exported.withLock({ $0 }) else { return }
-    Task.detached {
-        let answer = await handle(bytes, provider: entry.provider, options: entry.options)
-        answer.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                reply(UnsafeMutableRawPointer(bitPattern: token), chars.baseAddress, chars.count)
+private let providerCall: @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?, cmk_reply_fn?) -> Void =
+    {
+        request,
+        length,
+        hostContext,
+        reply in
+        guard let reply else { return }
+        let bytes = request.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+        // The context is the host's opaque token; carry it as an integer so the task can be Sendable.
+        let token = UInt(bitPattern: hostContext)
+        guard let entry = exported.withLock({ $0 }) else { return }
+        Task.detached {
+            let answer = await handle(bytes, provider: entry.provider, options: entry.options)
+            answer.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { chars in
+                    reply(UnsafeMutableRawPointer(bitPattern: token), chars.baseAddress, chars.count)
+                }
             }
         }
     }
-}
 
 private func handle(_ bytes: [UInt8], provider: any CloudKeyProvider, options: [ProviderOption]) async -> [UInt8] {
     let decoder = JSONDecoder()

@@ -15,7 +15,10 @@ public struct EndpointOverride: Sendable, Equatable {
         do {
             parts = try URLParts(parsing: raw)
         } catch {
-            throw HTTPError(.overrideRefused, "\(Self.environmentVariable)='\(raw)' is not a URL; use http://127.0.0.1:PORT")
+            throw HTTPError(
+                .overrideRefused,
+                "\(Self.environmentVariable)='\(raw)' is not a URL; use http://127.0.0.1:PORT"
+            )
         }
         guard parts.scheme == "http", parts.isLoopback, parts.target == "/" else {
             throw HTTPError(
@@ -28,7 +31,12 @@ public struct EndpointOverride: Sendable, Equatable {
 
     /// The loopback URL that stands for `original`.
     package func rewrite(_ original: URLParts) -> URLParts {
-        URLParts(scheme: "http", host: origin.host, port: origin.port, target: "/\(original.authority)\(original.target)")
+        URLParts(
+            scheme: "http",
+            host: origin.host,
+            port: origin.port,
+            target: "/\(original.authority)\(original.target)"
+        )
     }
 
     /// The origin as a string, e.g. `http://127.0.0.1:8080`.

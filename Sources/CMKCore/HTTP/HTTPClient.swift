@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's HTTP client needs Glibc or Musl")
+    #error("cmk's HTTP client needs Glibc or Musl")
 #endif
 
 /// The HTTP client every provider uses: one place for the endpoint override and deadlines.

@@ -8,7 +8,13 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Deadline for this request alone, enforced by the client (not by the transport's own timers).
     public var timeout: Duration
 
-    public init(method: String = "GET", url: String, headers: [String: String] = [:], body: [UInt8] = [], timeout: Duration = .seconds(5)) {
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [String: String] = [:],
+        body: [UInt8] = [],
+        timeout: Duration = .seconds(5)
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -75,7 +81,9 @@ package struct URLParts: Sendable, Equatable {
     }
 
     package init(parsing url: String) throws(HTTPError) {
-        guard let schemeEnd = url.firstRange(of: "://") else { throw HTTPError(.invalidURL, "'\(url)' is not an absolute URL") }
+        guard let schemeEnd = url.firstRange(of: "://") else {
+            throw HTTPError(.invalidURL, "'\(url)' is not an absolute URL")
+        }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else {
             throw HTTPError(.invalidURL, "'\(url)': only http and https URLs are supported")
@@ -86,15 +94,21 @@ package struct URLParts: Sendable, Equatable {
         var target = String(rest[authorityEnd...])
         if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
         if target.isEmpty || target.first == "?" { target = "/" + target }
-        if authority.contains("@") { throw HTTPError(.invalidURL, "'\(url)': user information in URLs is not supported") }
+        if authority.contains("@") {
+            throw HTTPError(.invalidURL, "'\(url)': user information in URLs is not supported")
+        }
         var port = scheme == "https" ? 443 : 80
         var host: Substring
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw HTTPError(.invalidURL, "'\(url)': unclosed IPv6 literal") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw HTTPError(.invalidURL, "'\(url)': unclosed IPv6 literal")
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             authority = authority[authority.index(after: close)...]
             if authority.hasPrefix(":") {
-                guard let value = Int(authority.dropFirst()), (1...65535).contains(value) else { throw HTTPError(.invalidURL, "'\(url)': bad port") }
+                guard let value = Int(authority.dropFirst()), (1...65535).contains(value) else {
+                    throw HTTPError(.invalidURL, "'\(url)': bad port")
+                }
                 port = value
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -1,12 +1,13 @@
 internal import CMKPluginABI
 import FoundationEssentials
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's HTTPS transport loader needs Glibc or Musl")
+    #error("cmk's HTTPS transport loader needs Glibc or Musl")
 #endif
 
 /// Hands https requests to `libcmk-https.so` (FoundationNetworking), loaded on first use.
@@ -19,7 +20,9 @@ enum HTTPSTransport {
 
     private static let loaded = Mutex<Result<cmk_https_perform_fn, HTTPError>?>(nil)
 
-    static func perform(_ request: HTTPRequest, url: String, deadline: ContinuousClock.Instant) async -> Result<HTTPResponse, HTTPError> {
+    static func perform(_ request: HTTPRequest, url: String, deadline: ContinuousClock.Instant) async -> Result<
+        HTTPResponse, HTTPError
+    > {
         let perform: cmk_https_perform_fn
         switch load() {
         case .success(let function): perform = function
@@ -33,15 +36,27 @@ enum HTTPSTransport {
             var headers: [String: String]
             var timeout_ms: Int64
         }
-        guard let json = try? JSONEncoder().encode(Wire(method: request.method, url: url, headers: request.headers, timeout_ms: milliseconds)) else {
+        guard
+            let json = try? JSONEncoder().encode(
+                Wire(method: request.method, url: url, headers: request.headers, timeout_ms: milliseconds)
+            )
+        else {
             return .failure(HTTPError(.invalidURL, "cannot encode the request for \(url)"))
         }
-        let reply = await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
+        let reply = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
             let token = Unmanaged.passRetained(HTTPSReplyBox(continuation)).toOpaque()
             Array(json).withUnsafeBufferPointer { jsonBuffer in
                 request.body.withUnsafeBufferPointer { bodyBuffer in
                     jsonBuffer.withMemoryRebound(to: CChar.self) { chars in
-                        perform(chars.baseAddress, chars.count, bodyBuffer.baseAddress, bodyBuffer.count, token, httpsDone)
+                        perform(
+                            chars.baseAddress,
+                            chars.count,
+                            bodyBuffer.baseAddress,
+                            bodyBuffer.count,
+                            token,
+                            httpsDone
+                        )
                     }
                 }
             }
@@ -78,7 +93,10 @@ enum HTTPSTransport {
             return .success(unsafeBitCast(symbol, to: cmk_https_perform_fn.self))
         }
         return .failure(
-            HTTPError(.transportUnavailable, "https needs \(libraryName) beside cmk or in <prefix>/lib/cmk (\(reasons.joined(separator: "; ")))")
+            HTTPError(
+                .transportUnavailable,
+                "https needs \(libraryName) beside cmk or in <prefix>/lib/cmk (\(reasons.joined(separator: "; ")))"
+            )
         )
     }
 }
@@ -99,7 +117,9 @@ package func executableDirectory() -> String? {
 
 private final class HTTPSReplyBox: Sendable {
     let continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>
-    init(_ continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) {
+        self.continuation = continuation
+    }
 }
 
 private let httpsDone: cmk_https_done_fn = { context, json, jsonLength, body, bodyLength in
@@ -113,7 +133,9 @@ private let httpsDone: cmk_https_done_fn = { context, json, jsonLength, body, bo
     let jsonBytes = json.map { Data(bytes: $0, count: jsonLength) } ?? Data()
     let bodyBytes = body.map { Array(UnsafeBufferPointer(start: $0, count: bodyLength)) } ?? []
     guard let wire = try? JSONDecoder().decode(Wire.self, from: jsonBytes) else {
-        box.continuation.resume(returning: .failure(HTTPError(.malformedResponse, "the https transport returned an unreadable reply")))
+        box.continuation.resume(
+            returning: .failure(HTTPError(.malformedResponse, "the https transport returned an unreadable reply"))
+        )
         return
     }
     if let status = wire.status {

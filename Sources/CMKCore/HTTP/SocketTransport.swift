@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's socket transport needs Glibc or Musl")
+    #error("cmk's socket transport needs Glibc or Musl")
 #endif
 
 /// Plain HTTP/1.1 over a socket, for loopback and the instance-metadata address.
@@ -12,7 +12,9 @@ import Musl
 /// not go through one), and every step waits with `poll` against the request's deadline, because
 /// URLSession on Linux rounds timeouts to whole seconds.
 package enum SocketTransport {
-    package static func perform(_ request: HTTPRequest, to target: URLParts, deadline: ContinuousClock.Instant) throws(HTTPError) -> HTTPResponse {
+    package static func perform(_ request: HTTPRequest, to target: URLParts, deadline: ContinuousClock.Instant)
+        throws(HTTPError) -> HTTPResponse
+    {
         let descriptor = try connect(host: target.host, port: target.port, deadline: deadline)
         defer { close(descriptor) }
         var head = "\(request.method) \(target.target) HTTP/1.1\r\nHost: \(target.authority)\r\nConnection: close\r\n"
@@ -35,7 +37,12 @@ package enum SocketTransport {
         return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
     }
 
-    private static func wait(_ descriptor: Int32, for events: Int16, deadline: ContinuousClock.Instant, doing what: String) throws(HTTPError) {
+    private static func wait(
+        _ descriptor: Int32,
+        for events: Int16,
+        deadline: ContinuousClock.Instant,
+        doing what: String
+    ) throws(HTTPError) {
         while true {
             let timeout = remainingMilliseconds(deadline)
             if timeout == 0 { throw HTTPError(.timedOut, "timed out \(what)") }
@@ -60,7 +67,11 @@ package enum SocketTransport {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {
             candidate = info.pointee.ai_next
-            let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+            let descriptor = socket(
+                info.pointee.ai_family,
+                info.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+                info.pointee.ai_protocol
+            )
             if descriptor < 0 { lastError = errnoText(); continue }
             if Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return descriptor }
             guard errno == EINPROGRESS else { lastError = errnoText(); close(descriptor); continue }
@@ -80,10 +91,14 @@ package enum SocketTransport {
         throw HTTPError(.connectionFailed, "cannot connect to \(host):\(port): \(lastError)")
     }
 
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(HTTPError) {
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant)
+        throws(HTTPError)
+    {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes {
+                send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if written > 0 { offset += written; continue }
             if written < 0 && (errno == EAGAIN || errno == EINTR) {
                 try wait(descriptor, for: Int16(POLLOUT), deadline: deadline, doing: "sending the request")
@@ -100,7 +115,9 @@ package enum SocketTransport {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
-                if let complete = completeLength(received), received.count >= complete { return Array(received[0..<complete]) }
+                if let complete = completeLength(received), received.count >= complete {
+                    return Array(received[0..<complete])
+                }
                 continue
             }
             if count == 0 { return received }
@@ -127,15 +144,21 @@ package enum SocketTransport {
 
     private static func headerEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil
     }
 
     package static func parseResponse(_ bytes: [UInt8]) throws(HTTPError) -> HTTPResponse {
-        guard let end = headerEnd(bytes) else { throw HTTPError(.malformedResponse, "the server closed the connection before a full HTTP response") }
-        let lines = String(decoding: bytes[0..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        guard let end = headerEnd(bytes) else {
+            throw HTTPError(.malformedResponse, "the server closed the connection before a full HTTP response")
+        }
+        let lines = String(decoding: bytes[0..<end], as: UTF8.self).split(
+            separator: "\r\n",
+            omittingEmptySubsequences: false
+        )
         let statusParts = lines[0].split(separator: " ", maxSplits: 2)
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
             throw HTTPError(.malformedResponse, "not an HTTP response: '\(lines[0].prefix(60))'")
@@ -151,7 +174,9 @@ package enum SocketTransport {
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             body = try decodeChunked(body)
         } else if let length = headers["content-length"].flatMap({ Int($0) }) {
-            guard body.count >= length else { throw HTTPError(.malformedResponse, "the response body is shorter than its Content-Length") }
+            guard body.count >= length else {
+                throw HTTPError(.malformedResponse, "the response body is shorter than its Content-Length")
+            }
             body = Array(body[0..<length])
         }
         return HTTPResponse(status: status, headers: headers, body: body)
@@ -161,11 +186,19 @@ package enum SocketTransport {
         var output: [UInt8] = []
         var index = 0
         while true {
-            guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else {
+            guard
+                let lineEnd = (index..<max(index, bytes.count - 1)).first(where: {
+                    bytes[$0] == 13 && bytes[$0 + 1] == 10
+                })
+            else {
                 throw HTTPError(.malformedResponse, "truncated chunked body")
             }
-            let sizeText = String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingWhitespace(), radix: 16) else { throw HTTPError(.malformedResponse, "bad chunk size") }
+            let sizeText =
+                String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init)
+                ?? ""
+            guard let size = Int(sizeText.trimmingWhitespace(), radix: 16) else {
+                throw HTTPError(.malformedResponse, "bad chunk size")
+            }
             index = lineEnd + 2
             if size == 0 { return output }
             guard index + size <= bytes.count else { throw HTTPError(.malformedResponse, "truncated chunk") }
@@ -183,10 +216,15 @@ package func runOnOwnThread<Result: Sendable>(_ work: @escaping @Sendable () -> 
     await withCheckedContinuation { continuation in
         let job = Unmanaged.passRetained(ThreadJob { continuation.resume(returning: work()) }).toOpaque()
         var thread = pthread_t()
-        if pthread_create(&thread, nil, { argument in
-            Unmanaged<ThreadJob>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, job) == 0 {
+        if pthread_create(
+            &thread,
+            nil,
+            { argument in
+                Unmanaged<ThreadJob>.fromOpaque(argument!).takeRetainedValue().run()
+                return nil
+            },
+            job
+        ) == 0 {
             pthread_detach(thread)
         } else {
             Unmanaged<ThreadJob>.fromOpaque(job).takeRetainedValue().run()

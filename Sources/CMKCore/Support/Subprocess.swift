@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's subprocess runner needs Glibc or Musl")
+    #error("cmk's subprocess runner needs Glibc or Musl")
 #endif
 
 /// Runs a program with `posix_spawn`, captures its output, and kills it at a deadline.
@@ -80,7 +80,10 @@ public enum Subprocess {
         // Its own process group, so that a timeout kills `az` and the Python it starts. The child
         // starts with no signal blocked and SIGPIPE at its default, whatever the calling thread
         // had (test runners block signals; cmk ignores SIGPIPE).
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        )
         posix_spawnattr_setpgroup(&attributes, 0)
         var noSignals = sigset_t()
         sigemptyset(&noSignals)

@@ -66,15 +66,21 @@ package struct ConfigFile: Sendable, Equatable {
             }
             let key = String(line[..<equals]).trimmingWhitespace()
             var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-            guard !key.isEmpty else { throw ConfigError(path: path, line: index + 1, reason: "a key is missing before '='") }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard !key.isEmpty else {
+                throw ConfigError(path: path, line: index + 1, reason: "a key is missing before '='")
+            }
             if let section {
                 config.sections[section, default: [:]][key] = value
             } else {
                 guard topLevelKeys.contains(key) else {
                     throw ConfigError(
-                        path: path, line: index + 1,
-                        reason: "unknown setting '\(key)'; settings are \(topLevelKeys.joined(separator: ", ")), and provider options go under [provider-name]"
+                        path: path,
+                        line: index + 1,
+                        reason:
+                            "unknown setting '\(key)'; settings are \(topLevelKeys.joined(separator: ", ")), and provider options go under [provider-name]"
                     )
                 }
                 config.values[key] = value

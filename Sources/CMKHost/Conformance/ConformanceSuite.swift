@@ -64,7 +64,8 @@ package enum ConformanceSuite {
     package static func load(_ path: String) -> (row: ConformanceResult, provider: LoadedProvider?) {
         switch ProviderLoader.load(path) {
         case .success(let provider):
-            let detail = "\(provider.name) \(provider.version) loaded "
+            let detail =
+                "\(provider.name) \(provider.version) loaded "
                 + "(dlopen RTLD_NOW, \(CMK_PROVIDER_ENTRY_SYMBOL) found)"
             return (ConformanceResult(name: "load", passed: true, detail: detail), provider)
         case .failure(let error):
@@ -99,22 +100,34 @@ private struct Fixture: Sendable {
     var files: [String: String]
 
     static let all: [Fixture] = [
-        Fixture(name: "ec2-nitro", files: dmi([
-            "sys_vendor": "Amazon EC2", "bios_vendor": "Amazon EC2", "board_vendor": "Amazon EC2",
-            "chassis_asset_tag": "Amazon EC2", "board_asset_tag": "i-0123456789abcdef0", "product_name": "m5.large",
-        ]).merging([PlatformSnapshot.cloudIDPath: "aws\n"]) { $1 }),
-        Fixture(name: "azure", files: dmi([
-            "sys_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
-            "chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77",
-        ]).merging([PlatformSnapshot.cloudIDPath: "azure\n"]) { $1 }),
-        Fixture(name: "gce", files: dmi([
-            "sys_vendor": "Google", "product_name": "Google Compute Engine", "bios_vendor": "Google",
-        ]).merging([PlatformSnapshot.cloudIDPath: "gce\n"]) { $1 }),
+        Fixture(
+            name: "ec2-nitro",
+            files: dmi([
+                "sys_vendor": "Amazon EC2", "bios_vendor": "Amazon EC2", "board_vendor": "Amazon EC2",
+                "chassis_asset_tag": "Amazon EC2", "board_asset_tag": "i-0123456789abcdef0", "product_name": "m5.large",
+            ]).merging([PlatformSnapshot.cloudIDPath: "aws\n"]) { $1 }
+        ),
+        Fixture(
+            name: "azure",
+            files: dmi([
+                "sys_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
+                "chassis_asset_tag": "7783-7084-3265-9085-8269-3286-77",
+            ]).merging([PlatformSnapshot.cloudIDPath: "azure\n"]) { $1 }
+        ),
+        Fixture(
+            name: "gce",
+            files: dmi([
+                "sys_vendor": "Google", "product_name": "Google Compute Engine", "bios_vendor": "Google",
+            ]).merging([PlatformSnapshot.cloudIDPath: "gce\n"]) { $1 }
+        ),
         // On-premises Hyper-V shares Azure's sys_vendor and product name, not its asset tag.
-        Fixture(name: "hyperv-onprem", files: dmi([
-            "sys_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
-            "bios_vendor": "Microsoft Corporation", "chassis_asset_tag": "None",
-        ])),
+        Fixture(
+            name: "hyperv-onprem",
+            files: dmi([
+                "sys_vendor": "Microsoft Corporation", "product_name": "Virtual Machine",
+                "bios_vendor": "Microsoft Corporation", "chassis_asset_tag": "None",
+            ])
+        ),
     ]
 
     private static func dmi(_ fields: [String: String]) -> [String: String] {
@@ -162,9 +175,11 @@ private struct Runner: Sendable {
     // MARK: descriptor
 
     func descriptorRows() -> [ConformanceResult] {
-        let abiOK = provider.abiVersion == CMK_PLUGIN_ABI_VERSION
+        let abiOK =
+            provider.abiVersion == CMK_PLUGIN_ABI_VERSION
             && provider.structSize >= ProviderLoader.minimumStructSizeV1
-        let abiDetail = "ABI version \(provider.abiVersion) (host speaks \(CMK_PLUGIN_ABI_VERSION)), descriptor "
+        let abiDetail =
+            "ABI version \(provider.abiVersion) (host speaks \(CMK_PLUGIN_ABI_VERSION)), descriptor "
             + "\(provider.structSize) bytes (at least \(ProviderLoader.minimumStructSizeV1))"
         return [
             ConformanceResult(name: "abi", passed: abiOK, detail: abiDetail),
@@ -200,7 +215,8 @@ private struct Runner: Sendable {
             return pass(name, "answers 'unsupported' (the provider takes no options)")
         case .error(let error):
             return fail(
-                name, "answered error '\(error.code.rawValue)': \(error.message); expected options or 'unsupported'"
+                name,
+                "answered error '\(error.code.rawValue)': \(error.message); expected options or 'unsupported'"
             )
         case .unreadable(let reason):
             return fail(name, reason)
@@ -330,7 +346,8 @@ private struct Runner: Sendable {
         }
         guard let code = body.code, !code.isEmpty, let message = body.message, !message.isEmpty else {
             return fail(
-                name, "sent \(request): the error reply needs a non-empty code and message, got: \(preview(bytes))"
+                name,
+                "sent \(request): the error reply needs a non-empty code and message, got: \(preview(bytes))"
             )
         }
         return pass(name, "answered '\(code)': \(message.prefix(80))")
@@ -355,7 +372,8 @@ private struct Runner: Sendable {
             for index in 0..<ConformanceSuite.concurrentCalls {
                 group.addTask {
                     let isDetect = index.isMultiple(of: 2)
-                    let problem = isDetect
+                    let problem =
+                        isDetect
                         ? answerProblem(await call(.detect, detectRequest, as: Detection.self))
                         : answerProblem(await call(.status, statusRequest, as: StatusReport.self))
                     return problem.map { "call #\(index + 1) (\(isDetect ? "detect" : "status")): \($0)" }

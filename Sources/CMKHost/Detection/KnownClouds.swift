@@ -17,16 +17,42 @@ package struct KnownCloud: Sendable, Equatable {
     package static func == (lhs: KnownCloud, rhs: KnownCloud) -> Bool { lhs.provider == rhs.provider }
 
     package static let all: [KnownCloud] = [
-        KnownCloud(provider: "aws", name: "Amazon Web Services", cloudIDs: ["aws", "aws-china", "aws-gov"],
-                   dmi: [("sys_vendor", "Amazon EC2"), ("bios_vendor", "Amazon EC2")]),
-        KnownCloud(provider: "azure", name: "Microsoft Azure", cloudIDs: ["azure", "azure-china", "azure-gov"],
-                   dmi: [("chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77")]),
-        KnownCloud(provider: "gcp", name: "Google Compute Engine", cloudIDs: ["gce"],
-                   dmi: [("product_name", "Google Compute Engine"), ("product_name", "Google")]),
-        KnownCloud(provider: "oci", name: "Oracle Cloud Infrastructure", cloudIDs: ["oracle"],
-                   dmi: [("chassis_asset_tag", "OracleCloud.com")]),
-        KnownCloud(provider: "alibaba", name: "Alibaba Cloud", cloudIDs: ["aliyun"], dmi: [("sys_vendor", "Alibaba Cloud")]),
-        KnownCloud(provider: "digitalocean", name: "DigitalOcean", cloudIDs: ["digitalocean"], dmi: [("sys_vendor", "DigitalOcean")]),
+        KnownCloud(
+            provider: "aws",
+            name: "Amazon Web Services",
+            cloudIDs: ["aws", "aws-china", "aws-gov"],
+            dmi: [("sys_vendor", "Amazon EC2"), ("bios_vendor", "Amazon EC2")]
+        ),
+        KnownCloud(
+            provider: "azure",
+            name: "Microsoft Azure",
+            cloudIDs: ["azure", "azure-china", "azure-gov"],
+            dmi: [("chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77")]
+        ),
+        KnownCloud(
+            provider: "gcp",
+            name: "Google Compute Engine",
+            cloudIDs: ["gce"],
+            dmi: [("product_name", "Google Compute Engine"), ("product_name", "Google")]
+        ),
+        KnownCloud(
+            provider: "oci",
+            name: "Oracle Cloud Infrastructure",
+            cloudIDs: ["oracle"],
+            dmi: [("chassis_asset_tag", "OracleCloud.com")]
+        ),
+        KnownCloud(
+            provider: "alibaba",
+            name: "Alibaba Cloud",
+            cloudIDs: ["aliyun"],
+            dmi: [("sys_vendor", "Alibaba Cloud")]
+        ),
+        KnownCloud(
+            provider: "digitalocean",
+            name: "DigitalOcean",
+            cloudIDs: ["digitalocean"],
+            dmi: [("sys_vendor", "DigitalOcean")]
+        ),
     ]
 
     /// The signals in `snapshot` that point at this cloud.

@@ -30,14 +30,21 @@ package enum PlatformDetector {
     /// Local detection is file reads; a confirming metadata probe has its own short deadline.
     package static let perProviderTimeout: Duration = .seconds(3)
 
-    package static func detect(providers: [LoadedProvider], snapshot: PlatformSnapshot, probe: Bool) async -> DetectionReport {
+    package static func detect(providers: [LoadedProvider], snapshot: PlatformSnapshot, probe: Bool) async
+        -> DetectionReport
+    {
         // Encoded once for every provider.
         let request = DetectionRequest(snapshot: snapshot, probe: probe).wireBytes()
         let verdicts = await withTaskGroup(of: (Int, DetectionCandidate).self) { group in
             for (index, provider) in providers.enumerated() {
                 group.addTask {
                     do {
-                        let detection = try await provider.request(encoded: request, op: .detect, as: Detection.self, timeout: perProviderTimeout)
+                        let detection = try await provider.request(
+                            encoded: request,
+                            op: .detect,
+                            as: Detection.self,
+                            timeout: perProviderTimeout
+                        )
                         return (index, DetectionCandidate(provider: provider.name, detection: detection))
                     } catch {
                         return (index, DetectionCandidate(provider: provider.name, error: String(describing: error)))
@@ -53,7 +60,8 @@ package enum PlatformDetector {
         let unserved = KnownCloud.all.compactMap { cloud -> UnservedPlatform? in
             guard !served.contains(cloud.provider) else { return nil }
             let evidence = cloud.evidence(in: snapshot)
-            return evidence.isEmpty ? nil : UnservedPlatform(provider: cloud.provider, name: cloud.name, evidence: evidence)
+            return evidence.isEmpty
+                ? nil : UnservedPlatform(provider: cloud.provider, name: cloud.name, evidence: evidence)
         }
         return DetectionReport(chosen: strongest, candidates: verdicts, unserved: unserved)
     }

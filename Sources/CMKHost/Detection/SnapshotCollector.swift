@@ -1,10 +1,11 @@
 package import CMKCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's detection needs Glibc or Musl")
+    #error("cmk's detection needs Glibc or Musl")
 #endif
 
 /// Reads the local signals once per run, for every provider's detection to share.

@@ -24,9 +24,13 @@ package struct IsolatedChannel: ProviderChannel {
         let output: Subprocess.Output
         do {
             output = try await Subprocess.run(
-                executable, [Self.workerCommand, library], environment: environment, input: request, deadline: .now + timeout
+                executable,
+                [Self.workerCommand, library],
+                environment: environment,
+                input: request,
+                deadline: .now + timeout
             )
-        } catch where error.code == .timedOut {
+        } catch  where error.code == .timedOut {
             throw ProviderCallError(.timedOut, "no reply within \(timeout); its worker process was stopped")
         } catch {
             throw ProviderCallError(.unavailable, "cannot start a worker: \(error.reason)")
@@ -45,7 +49,9 @@ package struct IsolatedChannel: ProviderChannel {
     }
 
     /// Asks a worker to load `library` and describe it, without loading it here.
-    package static func load(_ library: String, executable: String, environment: [String: String]) async -> Result<LoadedProvider, LoadError> {
+    package static func load(_ library: String, executable: String, environment: [String: String]) async -> Result<
+        LoadedProvider, LoadError
+    > {
         let channel = IsolatedChannel(library: library, executable: executable, environment: environment)
         let reply: [UInt8]
         do {
@@ -64,8 +70,13 @@ package struct IsolatedChannel: ProviderChannel {
         }
         return .success(
             LoadedProvider(
-                name: descriptor.name, version: descriptor.version, summary: descriptor.description,
-                abiVersion: descriptor.abi, structSize: descriptor.size, path: library, channel: channel
+                name: descriptor.name,
+                version: descriptor.version,
+                summary: descriptor.description,
+                abiVersion: descriptor.abi,
+                structSize: descriptor.size,
+                path: library,
+                channel: channel
             )
         )
     }
@@ -93,8 +104,11 @@ package struct WorkerDescriptorReply: Codable, Sendable {
         switch loaded {
         case .success(let provider):
             descriptor = Descriptor(
-                name: provider.name, version: provider.version, description: provider.summary,
-                abi: provider.abiVersion, size: provider.structSize
+                name: provider.name,
+                version: provider.version,
+                description: provider.summary,
+                abi: provider.abiVersion,
+                size: provider.structSize
             )
         case .failure(let error):
             loadError = Failure(code: error.code.name, reason: error.reason)

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's loader needs Glibc or Musl")
+    #error("cmk's loader needs Glibc or Musl")
 #endif
 
 /// Thin shims over dlopen/dlsym: the only place in cmk that calls them.
@@ -20,7 +20,9 @@ package enum DynamicLibrary {
     }
 
     /// Looks up a symbol; nil with the loader's message when it is missing.
-    package static func symbol(_ name: String, in handle: UnsafeMutableRawPointer) -> Result<UnsafeMutableRawPointer, DLError> {
+    package static func symbol(_ name: String, in handle: UnsafeMutableRawPointer) -> Result<
+        UnsafeMutableRawPointer, DLError
+    > {
         _ = dlerror()
         guard let address = dlsym(handle, name) else {
             return .failure(DLError(message: lastError() ?? "\(name) is not defined"))

@@ -1,10 +1,11 @@
 import CMKPluginABI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's provider calls need Glibc or Musl")
+    #error("cmk's provider calls need Glibc or Musl")
 #endif
 
 /// Calls a provider loaded into this process through its `call` function pointer.
@@ -115,7 +116,9 @@ package enum PendingReplies {
                 return []
             }
             for entry in expired {
-                entry.continuation.resume(returning: .failure(ProviderCallError(.timedOut, "no reply within \(entry.timeout)")))
+                entry.continuation.resume(
+                    returning: .failure(ProviderCallError(.timedOut, "no reply within \(entry.timeout)"))
+                )
             }
         }
     }

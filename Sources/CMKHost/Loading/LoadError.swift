@@ -36,13 +36,15 @@ package struct LoadError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Sorts a dlopen message into a code, keeping the loader's words.
     package static func fromDLError(_ error: DLError, path: String) -> LoadError {
-        let message = error.message.hasPrefix(path + ": ") ? String(error.message.dropFirst(path.count + 2)) : error.message
+        let message =
+            error.message.hasPrefix(path + ": ") ? String(error.message.dropFirst(path.count + 2)) : error.message
         let code: Code
         if message.contains("No such file or directory") {
             code = .missingFile
         } else if message.contains("undefined symbol") {
             code = .undefinedSymbol
-        } else if message.contains("file too short") || message.contains("invalid ELF header") || message.contains("Is a directory")
+        } else if message.contains("file too short") || message.contains("invalid ELF header")
+            || message.contains("Is a directory")
             || message.contains("not an ELF") || message.contains("wrong ELF class")
         {
             code = .notSharedLibrary

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's plugin search needs Glibc or Musl")
+    #error("cmk's plugin search needs Glibc or Musl")
 #endif
 
 /// Where provider libraries are looked for, in order.
@@ -49,7 +49,14 @@ package struct PluginSearchPath: Sendable, Equatable {
             guard seenDirectories.insert(canonical).inserted else { continue }
             guard let names = listDirectory(directory.path) else {
                 if directory.explicit {
-                    problems.append(LoadError(.missingDirectory, path: directory.path, reason: "plugin directory does not exist or cannot be read (from \(Self.environmentVariable))"))
+                    problems.append(
+                        LoadError(
+                            .missingDirectory,
+                            path: directory.path,
+                            reason:
+                                "plugin directory does not exist or cannot be read (from \(Self.environmentVariable))"
+                        )
+                    )
                 }
                 continue
             }

@@ -32,7 +32,12 @@ package struct ProviderCatalog: Sendable {
                     problems.append(refusal)
                 } else if let first = providers.first(where: { $0.name == provider.name }) {
                     problems.append(
-                        LoadError(.duplicateName, path: file, reason: "also claims provider '\(provider.name)', already loaded from \(first.path) (the first on the path wins)")
+                        LoadError(
+                            .duplicateName,
+                            path: file,
+                            reason:
+                                "also claims provider '\(provider.name)', already loaded from \(first.path) (the first on the path wins)"
+                        )
                     )
                 } else {
                     providers.append(provider)

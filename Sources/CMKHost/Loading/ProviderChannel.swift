@@ -70,7 +70,9 @@ package struct LoadedProvider: Sendable {
         return try decodeReply(answer, as: Reply.self, op: op)
     }
 
-    private func decodeReply<Reply: Decodable>(_ bytes: [UInt8], as type: Reply.Type, op: WireOperation) throws(ProviderCallError) -> Reply {
+    private func decodeReply<Reply: Decodable>(_ bytes: [UInt8], as type: Reply.Type, op: WireOperation)
+        throws(ProviderCallError) -> Reply
+    {
         let decoder = JSONDecoder()
         let data = Data(bytes)
         if let failure = try? decoder.decode(ErrorReply.self, from: data) {
@@ -80,7 +82,10 @@ package struct LoadedProvider: Sendable {
             return try decoder.decode(Reply.self, from: data)
         } catch {
             let preview = String(decoding: bytes.prefix(120), as: UTF8.self)
-            throw ProviderCallError(.malformedReply, "provider '\(name)' sent an unreadable \(op.rawValue) reply (\(describe(error))): \(preview)")
+            throw ProviderCallError(
+                .malformedReply,
+                "provider '\(name)' sent an unreadable \(op.rawValue) reply (\(describe(error))): \(preview)"
+            )
         }
     }
 }
@@ -93,9 +98,9 @@ package func describe(_ error: any Error) -> String {
     case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
         return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
     case DecodingError.dataCorrupted(let context):
-        return context.codingPath.isEmpty ? "not JSON" : "bad value at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        return context.codingPath.isEmpty
+            ? "not JSON" : "bad value at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
     default:
         return String(describing: error)
     }
 }
-

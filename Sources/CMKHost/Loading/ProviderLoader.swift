@@ -3,7 +3,9 @@ import CMKPluginABI
 /// Loads one provider library and checks its descriptor before trusting any of it.
 package enum ProviderLoader {
     /// The smallest struct an ABI v1 provider may declare: up to and including `call`.
-    package static let minimumStructSizeV1 = UInt32(MemoryLayout<cmk_provider>.offset(of: \cmk_provider.call)! + MemoryLayout<UnsafeRawPointer>.size)
+    package static let minimumStructSizeV1 = UInt32(
+        MemoryLayout<cmk_provider>.offset(of: \cmk_provider.call)! + MemoryLayout<UnsafeRawPointer>.size
+    )
 
     package static func load(_ path: String) -> Result<LoadedProvider, LoadError> {
         let handle: UnsafeMutableRawPointer
@@ -15,23 +17,41 @@ package enum ProviderLoader {
         switch DynamicLibrary.symbol(CMK_PROVIDER_ENTRY_SYMBOL, in: handle) {
         case .success(let address): entryAddress = address
         case .failure:
-            return .failure(LoadError(.noEntryPoint, path: path, reason: "no \(CMK_PROVIDER_ENTRY_SYMBOL) symbol: not a cmk provider (see docs/plugin-abi.md)"))
+            return .failure(
+                LoadError(
+                    .noEntryPoint,
+                    path: path,
+                    reason: "no \(CMK_PROVIDER_ENTRY_SYMBOL) symbol: not a cmk provider (see docs/plugin-abi.md)"
+                )
+            )
         }
         typealias Entry = @convention(c) () -> UnsafeRawPointer?
         guard let raw = unsafeBitCast(entryAddress, to: Entry.self)() else {
-            return .failure(LoadError(.invalidDescriptor, path: path, reason: "\(CMK_PROVIDER_ENTRY_SYMBOL) returned NULL"))
+            return .failure(
+                LoadError(.invalidDescriptor, path: path, reason: "\(CMK_PROVIDER_ENTRY_SYMBOL) returned NULL")
+            )
         }
         // Only the first two fields are common to every version: read them before anything else.
         let version = raw.loadUnaligned(as: UInt32.self)
         let size = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         guard version == CMK_PLUGIN_ABI_VERSION else {
             return .failure(
-                LoadError(.unknownABIVersion, path: path, reason: "ABI version \(version), but this cmk speaks version \(CMK_PLUGIN_ABI_VERSION); rebuild the provider against this cmk's cmk_plugin.h")
+                LoadError(
+                    .unknownABIVersion,
+                    path: path,
+                    reason:
+                        "ABI version \(version), but this cmk speaks version \(CMK_PLUGIN_ABI_VERSION); rebuild the provider against this cmk's cmk_plugin.h"
+                )
             )
         }
         guard size >= minimumStructSizeV1 else {
             return .failure(
-                LoadError(.structTooSmall, path: path, reason: "descriptor is \(size) bytes, but ABI version \(version) needs at least \(minimumStructSizeV1)")
+                LoadError(
+                    .structTooSmall,
+                    path: path,
+                    reason:
+                        "descriptor is \(size) bytes, but ABI version \(version) needs at least \(minimumStructSizeV1)"
+                )
             )
         }
         let descriptor = raw.assumingMemoryBound(to: cmk_provider.self)
@@ -42,7 +62,11 @@ package enum ProviderLoader {
         let name = fields.name.map { String(cString: $0) } ?? ""
         guard isValidProviderName(name) else {
             return .failure(
-                LoadError(.invalidDescriptor, path: path, reason: "provider name '\(name)' is not 1-32 lowercase letters, digits or hyphens")
+                LoadError(
+                    .invalidDescriptor,
+                    path: path,
+                    reason: "provider name '\(name)' is not 1-32 lowercase letters, digits or hyphens"
+                )
             )
         }
         return .success(
@@ -60,5 +84,6 @@ package enum ProviderLoader {
 }
 
 package func isValidProviderName(_ name: String) -> Bool {
-    !name.isEmpty && name.count <= 32 && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+    !name.isEmpty && name.count <= 32
+        && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
 }

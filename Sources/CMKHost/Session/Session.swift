@@ -15,10 +15,15 @@ package struct Session: Sendable {
     /// Reads the config and discovers the providers, in process or each in its own worker.
     ///
     /// Isolation: `isolateFlag` (`--isolate`) beats `CMK_ISOLATE`, which beats `isolate =` in the config.
-    package static func start(environment: [String: String], isolateFlag: Bool = false) async throws(ConfigError) -> Session {
+    package static func start(environment: [String: String], isolateFlag: Bool = false) async throws(ConfigError)
+        -> Session
+    {
         let config = try ConfigFile.load(environment: environment)
         let paths = [environment[PluginSearchPath.environmentVariable], config.values["plugin-path"]].compactMap { $0 }
-        let searchPath = PluginSearchPath(pluginPath: paths.joined(separator: ":"), executableDirectory: executableDirectory())
+        let searchPath = PluginSearchPath(
+            pluginPath: paths.joined(separator: ":"),
+            executableDirectory: executableDirectory()
+        )
         let trust = TrustPolicy(pins: config.sections["pins"] ?? [:])
         let isolate = isolateFlag || isTrue(environment["CMK_ISOLATE"] ?? config.values["isolate"])
         let catalog: ProviderCatalog
@@ -36,7 +41,9 @@ package struct Session: Sendable {
     package func explicitProvider(flag: String?) -> (name: String, source: String)? {
         if let flag { return (flag, "--provider") }
         if let value = environment["CMK_PROVIDER"], !value.isEmpty { return (value, "CMK_PROVIDER") }
-        if let value = config.values["provider"], !value.isEmpty, let path = config.path { return (value, "provider in \(path)") }
+        if let value = config.values["provider"], !value.isEmpty, let path = config.path {
+            return (value, "provider in \(path)")
+        }
         return nil
     }
 
@@ -59,7 +66,12 @@ package struct Session: Sendable {
             // An explicit choice still gets the provider's own detection: it carries facts (region, cloud).
             let report = await PlatformDetector.detect(providers: [provider], snapshot: snapshot(), probe: probe)
             let detection = report.candidates.first?.detection
-            return .selected(provider, source: source, detection: detection?.strength == .strong ? detection : nil, report: report)
+            return .selected(
+                provider,
+                source: source,
+                detection: detection?.strength == .strong ? detection : nil,
+                report: report
+            )
         }
         let report = await PlatformDetector.detect(providers: catalog.providers, snapshot: snapshot(), probe: probe)
         if let chosen = report.chosen, let provider = catalog.provider(named: chosen.provider) {
@@ -73,7 +85,12 @@ package struct Session: Sendable {
             }
             if takers.count == 1 {
                 let hint = optionHints.map { "--\($0)" }.joined(separator: ", ")
-                return .selected(takers[0], source: "\(hint) (an option only '\(takers[0].name)' takes)", detection: nil, report: report)
+                return .selected(
+                    takers[0],
+                    source: "\(hint) (an option only '\(takers[0].name)' takes)",
+                    detection: nil,
+                    report: report
+                )
             }
         }
         return .undetected(report)
@@ -84,14 +101,21 @@ package struct Session: Sendable {
     /// The options a provider declares (`describe`); a provider that does not answer `describe` has none.
     package func options(of provider: LoadedProvider) async throws(ProviderCallError) -> [ProviderOption] {
         do {
-            return try await provider.request(.describe, Optional<Empty>.none, as: DescribeReply.self, timeout: .seconds(5)).options
-        } catch where error.providerError?.code == .unsupported {
+            return try await provider.request(
+                .describe,
+                Optional<Empty>.none,
+                as: DescribeReply.self,
+                timeout: .seconds(5)
+            ).options
+        } catch  where error.providerError?.code == .unsupported {
             return []
         }
     }
 
     /// Option values for a provider: flag beats environment beats the provider's config section.
-    package func resolveOptions(_ declared: [ProviderOption], flags: [String: String], provider: String) -> [String: String] {
+    package func resolveOptions(_ declared: [ProviderOption], flags: [String: String], provider: String) -> [String:
+        String]
+    {
         var values: [String: String] = [:]
         let section = config.sections[provider] ?? [:]
         for option in declared {

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-package import Glibc
-#elseif canImport(Musl)
-package import Musl
-#else
-#error("cmk's file trust check needs Glibc or Musl")
-#endif
 // The C library is a `package import` above because `check(path:uid:)` takes a `uid_t`.
 import CMKCore
+
+#if canImport(Glibc)
+    package import Glibc
+#elseif canImport(Musl)
+    package import Musl
+#else
+    #error("cmk's file trust check needs Glibc or Musl")
+#endif
 
 /// Whether a plugin file may be loaded, judged from its permissions and those of its directories.
 ///
@@ -148,12 +149,17 @@ struct ReadOnlyFile: ~Copyable {
     /// Exactly `count` bytes at `offset`; `what` names them when they lie outside the file.
     func bytes(at offset: UInt64, count: UInt64, what: String) throws(TrustError) -> [UInt8] {
         guard count <= size, offset <= size - count else {
-            throw TrustError(.unreadable, "\(path) is truncated or corrupt: its \(what) (\(count) bytes at offset \(offset)) lies past its end (\(size) bytes)")
+            throw TrustError(
+                .unreadable,
+                "\(path) is truncated or corrupt: its \(what) (\(count) bytes at offset \(offset)) lies past its end (\(size) bytes)"
+            )
         }
         var bytes = [UInt8](repeating: 0, count: Int(count))
         var done = 0
         while done < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+            let got = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+            }
             if got > 0 {
                 done += got
             } else if got == 0 || errno != EINTR {

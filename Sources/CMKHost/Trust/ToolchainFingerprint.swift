@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk's toolchain fingerprint needs Glibc or Musl")
+    #error("cmk's toolchain fingerprint needs Glibc or Musl")
 #endif
 
 /// Which Swift compiler built a shared library, read from its ELF `.comment` section without
@@ -31,7 +31,10 @@ package enum ToolchainFingerprint {
             throw TrustError(.unreadable, "\(path) is truncated: its ELF header is \(header.count) of 64 bytes")
         }
         guard header[4] == 2, header[5] == 1 else {
-            throw TrustError(.notELF, "\(path) is not a 64-bit little-endian ELF file (class \(header[4]), data \(header[5]))")
+            throw TrustError(
+                .notELF,
+                "\(path) is not a 64-bit little-endian ELF file (class \(header[4]), data \(header[5]))"
+            )
         }
         let tableOffset = integer(in: header, at: 40, size: 8)
         let entrySize = integer(in: header, at: 58, size: 2)
@@ -46,7 +49,10 @@ package enum ToolchainFingerprint {
         if count == 0 { count = first.size }
         if namesIndex == 0xffff { namesIndex = UInt64(first.link) }
         guard count <= file.size / entrySize, namesIndex < count else {
-            throw TrustError(.unreadable, "\(path) is corrupt: \(count) section headers, names in section \(namesIndex)")
+            throw TrustError(
+                .unreadable,
+                "\(path) is corrupt: \(count) section headers, names in section \(namesIndex)"
+            )
         }
         let table = try file.bytes(at: tableOffset, count: count * entrySize, what: "section header table")
         let sections = (0..<Int(count)).map { Section(table, at: $0 * Int(entrySize)) }
@@ -59,7 +65,9 @@ package enum ToolchainFingerprint {
 
     /// The llvm-project line of a Swift toolchain among `comments`, or nil when none is there.
     package static func swiftCompiler(in comments: [String]) -> String? {
-        comments.first { $0.contains("github.com/swiftlang/llvm-project") || $0.contains("github.com/apple/llvm-project") }
+        comments.first {
+            $0.contains("github.com/swiftlang/llvm-project") || $0.contains("github.com/apple/llvm-project")
+        }
     }
 
     /// The fingerprint of the running executable, for comparing with a provider's.
@@ -84,7 +92,9 @@ package enum ToolchainFingerprint {
         }
     }
 
-    private static func contents(of section: Section, in file: borrowing ReadOnlyFile, what: String) throws(TrustError) -> [UInt8] {
+    private static func contents(of section: Section, in file: borrowing ReadOnlyFile, what: String) throws(TrustError)
+        -> [UInt8]
+    {
         let noBits: UInt32 = 8  // SHT_NOBITS: takes no room in the file
         if section.type == noBits { return [] }
         return try file.bytes(at: section.offset, count: section.size, what: what)

@@ -39,7 +39,8 @@ struct Arguments {
                 guard inlineValue == nil else { throw UsageError("option '--\(name)' takes no value") }
                 flags.insert(name)
             } else if knownOptions.contains(name) || acceptsProviderOptions {
-                guard let value = inlineValue ?? remaining.popFirst(), inlineValue != nil || !value.hasPrefix("--") else {
+                guard let value = inlineValue ?? remaining.popFirst(), inlineValue != nil || !value.hasPrefix("--")
+                else {
                     throw UsageError("option '--\(name)' needs a value")
                 }
                 if knownOptions.contains(name) { values[name] = value } else { providerOptions[name] = value }

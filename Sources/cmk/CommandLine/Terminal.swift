@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk needs Glibc or Musl")
+    #error("cmk needs Glibc or Musl")
 #endif
 
 /// Where cmk writes: stdout for results, stderr for warnings and errors; colour only on a

@@ -42,7 +42,9 @@ enum DetectCommand: Command {
     }
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
-        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])'")
+        }
         let session = try await context.startSession(arguments)
         let format = try context.outputFormat(arguments, config: session.config)
         let terminal = context.terminal
@@ -55,10 +57,21 @@ enum DetectCommand: Command {
             return .failure
         case .selected(let provider, let source, let detection, let report):
             // Show every provider's verdict, not only the chosen one's.
-            let all = source == "detection" ? report : await PlatformDetector.detect(providers: session.catalog.providers, snapshot: session.snapshot(), probe: probe)
+            let all =
+                source == "detection"
+                ? report
+                : await PlatformDetector.detect(
+                    providers: session.catalog.providers,
+                    snapshot: session.snapshot(),
+                    probe: probe
+                )
             document = Document(
-                provider: provider.name, source: source, platform: detection?.platform,
-                evidence: detection?.evidence ?? [], candidates: all?.candidates ?? [], unserved: all?.unserved ?? []
+                provider: provider.name,
+                source: source,
+                platform: detection?.platform,
+                evidence: detection?.evidence ?? [],
+                candidates: all?.candidates ?? [],
+                unserved: all?.unserved ?? []
             )
         case .undetected(let report):
             document = Document(evidence: [], candidates: report.candidates, unserved: report.unserved)
@@ -78,7 +91,12 @@ enum DetectCommand: Command {
             terminal.out("Provider: \(provider) (chosen by \(document.source ?? "detection"))")
             for line in document.evidence { terminal.out("  evidence: \(line)") }
         } else if let unserved = document.unserved.first {
-            terminal.out(terminal.paint("Platform: \(unserved.name), but no provider for it ('\(unserved.provider)') is installed", .bold))
+            terminal.out(
+                terminal.paint(
+                    "Platform: \(unserved.name), but no provider for it ('\(unserved.provider)') is installed",
+                    .bold
+                )
+            )
             for line in unserved.evidence { terminal.out("  evidence: \(line)") }
         } else {
             terminal.out(terminal.paint("Platform: none detected", .bold))
@@ -92,7 +110,9 @@ enum DetectCommand: Command {
                 continue
             }
             guard let detection = candidate.detection else { continue }
-            let verdict = detection.strength == .none ? "no match" : "\(detection.strength.rawValue) match: \(detection.platform ?? candidate.provider)"
+            let verdict =
+                detection.strength == .none
+                ? "no match" : "\(detection.strength.rawValue) match: \(detection.platform ?? candidate.provider)"
             terminal.out("  \(candidate.provider): \(verdict)")
             if candidate.provider != document.provider || detection.strength == .weak {
                 for line in detection.evidence { terminal.out("    evidence: \(line)") }

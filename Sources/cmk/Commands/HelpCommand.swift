@@ -8,7 +8,12 @@ enum HelpCommand {
             return .ready
         }
         guard let command = Commands.named(name) else {
-            return CMK.usageFailure(UsageError("unknown subcommand '\(name)'"), usage: "cmk help [<subcommand>]", command: "help", terminal: terminal)
+            return CMK.usageFailure(
+                UsageError("unknown subcommand '\(name)'"),
+                usage: "cmk help [<subcommand>]",
+                command: "help",
+                terminal: terminal
+            )
         }
         terminal.out(command.help)
         return .ready

@@ -45,11 +45,15 @@ enum ProviderSelection {
             let declared = try await session.options(of: provider)
             let names = Set(declared.map(\.name))
             if let unknown = arguments.providerOptions.keys.sorted().first(where: { !names.contains($0) }) {
-                let accepted = declared.isEmpty ? "it takes no options" : "it takes " + declared.map { "--\($0.name)" }.joined(separator: ", ")
+                let accepted =
+                    declared.isEmpty
+                    ? "it takes no options" : "it takes " + declared.map { "--\($0.name)" }.joined(separator: ", ")
                 throw UsageError("unknown option '--\(unknown)' for provider '\(provider.name)'; \(accepted)")
             }
             let options = session.resolveOptions(declared, flags: arguments.providerOptions, provider: provider.name)
-            return .selected(SelectedProvider(provider: provider, source: source, detection: detection, options: options))
+            return .selected(
+                SelectedProvider(provider: provider, source: source, detection: detection, options: options)
+            )
         }
     }
 

@@ -4,7 +4,8 @@ import CMKHost
 /// `cmk providers`: what is installed, where it was found, and what could not be loaded.
 enum ProvidersCommand: Command {
     static let name = "providers"
-    static let usage = "cmk providers [--output text|json] [--isolate] | cmk providers verify <path> [--output text|json]"
+    static let usage =
+        "cmk providers [--output text|json] [--isolate] | cmk providers verify <path> [--output text|json]"
     static let flags: Set<String> = ["isolate"]
     static let options: Set<String> = ["output"]
 
@@ -59,7 +60,9 @@ enum ProvidersCommand: Command {
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
         if arguments.positionals.first == "verify" { return try await VerifyCommand.run(arguments, context: context) }
-        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])'")
+        }
         let session = try await context.startSession(arguments, reportProblems: false)
         let format = try context.outputFormat(arguments, config: session.config)
         let pins = session.config.sections["pins"] ?? [:]
@@ -68,8 +71,13 @@ enum ProvidersCommand: Command {
                 // Only here, not at every start: hashing is for the admin who asks.
                 let digest = (try? SHA256.hexDigest(ofFileAt: provider.path)) ?? "unreadable"
                 return .init(
-                    name: provider.name, version: provider.version, abi: provider.abiVersion, description: provider.summary,
-                    path: provider.path, sha256: digest, trust: pins[provider.name] == nil ? "trusted" : "pinned"
+                    name: provider.name,
+                    version: provider.version,
+                    abi: provider.abiVersion,
+                    description: provider.summary,
+                    path: provider.path,
+                    sha256: digest,
+                    trust: pins[provider.name] == nil ? "trusted" : "pinned"
                 )
             },
             problems: session.catalog.problems.map { .init(path: $0.path, code: $0.code.name, reason: $0.reason) }
@@ -81,7 +89,9 @@ enum ProvidersCommand: Command {
         }
         if document.providers.isEmpty { terminal.out("No provider is installed.") }
         for entry in document.providers {
-            terminal.out("\(terminal.paint(entry.name, .bold)) \(entry.version) (ABI \(entry.abi)): \(entry.description)")
+            terminal.out(
+                "\(terminal.paint(entry.name, .bold)) \(entry.version) (ABI \(entry.abi)): \(entry.description)"
+            )
             terminal.out("  path:   \(entry.path)")
             terminal.out("  sha256: \(entry.sha256) (\(entry.trust))")
         }

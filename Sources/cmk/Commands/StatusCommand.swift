@@ -4,7 +4,8 @@ import CMKHost
 /// `cmk status`: every step of the CMK procedure for the selected platform, and what to do next.
 enum StatusCommand: Command {
     static let name = "status"
-    static let usage = "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--<provider-option> <value>]"
+    static let usage =
+        "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--<provider-option> <value>]"
     static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider", "output", "timeout"]
     static let acceptsProviderOptions = true
@@ -46,7 +47,9 @@ enum StatusCommand: Command {
         """
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
-        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])'")
+        }
         let session = try await context.startSession(arguments)
         let format = try context.outputFormat(arguments, config: session.config)
         let deadline = try runDeadline(arguments)
@@ -55,11 +58,20 @@ enum StatusCommand: Command {
         case .selected(let value): selected = value
         case .exit(let status): return status
         }
-        let request = StatusRequest(platform: selected.detection, options: selected.options, deadlineMilliseconds: deadline)
+        let request = StatusRequest(
+            platform: selected.detection,
+            options: selected.options,
+            deadlineMilliseconds: deadline
+        )
         let report: StatusReport
         do {
-            report = try await selected.provider.request(.status, request, as: StatusReport.self, timeout: .milliseconds(deadline + 2000))
-        } catch where error.providerError?.code == .usage {
+            report = try await selected.provider.request(
+                .status,
+                request,
+                as: StatusReport.self,
+                timeout: .milliseconds(deadline + 2000)
+            )
+        } catch  where error.providerError?.code == .usage {
             context.terminal.err("Error: \(error.providerError!.message)")
             return .usage
         } catch {
@@ -101,7 +113,9 @@ enum StatusCommand: Command {
             terminal.out("  \(terminal.paint(padded, label.style)) \(check.id.padding(width))  \(check.summary)")
             if let remediation = check.remediation {
                 for (index, line) in remediation.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    terminal.out("  \(String().padding(16)) \(String().padding(width))  \(index == 0 ? "→ " : "  ")\(line)")
+                    terminal.out(
+                        "  \(String().padding(16)) \(String().padding(width))  \(index == 0 ? "→ " : "  ")\(line)"
+                    )
                 }
             }
         }

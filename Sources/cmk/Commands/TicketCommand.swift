@@ -28,7 +28,9 @@ enum TicketCommand: Command {
     struct Reply: Decodable { var text: String }
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
-        guard arguments.positionals.isEmpty else { throw UsageError("unexpected argument '\(arguments.positionals[0])'") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])'")
+        }
         let session = try await context.startSession(arguments)
         let selected: SelectedProvider
         switch try await ProviderSelection.select(arguments, session: session, context: context, format: .text) {
@@ -40,7 +42,7 @@ enum TicketCommand: Command {
             let reply = try await selected.provider.request(.ticket, request, as: Reply.self, timeout: .seconds(30))
             context.terminal.out(reply.text)
             return .ready
-        } catch where error.providerError?.code == .usage {
+        } catch  where error.providerError?.code == .usage {
             context.terminal.err("Error: \(error.providerError!.message)")
             return .usage
         } catch {

@@ -1,11 +1,12 @@
 import CMKCore
 import CMKHost
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk needs Glibc or Musl")
+    #error("cmk needs Glibc or Musl")
 #endif
 
 /// `cmk providers verify PATH`: the conformance suite on one provider library, as a pass/fail table.
@@ -24,7 +25,8 @@ enum VerifyCommand {
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
         guard arguments.positionals.count == 2 else {
-            let problem = arguments.positionals.count < 2
+            let problem =
+                arguments.positionals.count < 2
                 ? "missing the provider library's path" : "unexpected argument '\(arguments.positionals[2])'"
             return CMK.usageFailure(UsageError(problem), usage: usage, command: "providers", terminal: context.terminal)
         }
@@ -38,7 +40,10 @@ enum VerifyCommand {
         var results = [loadRow]
         if let provider { results += await ConformanceSuite.run(provider, settings: settings) }
         let document = Document(
-            path: path, provider: provider?.name, passed: results.allSatisfy(\.passed), results: results
+            path: path,
+            provider: provider?.name,
+            passed: results.allSatisfy(\.passed),
+            results: results
         )
         if format == .json {
             context.terminal.out(encodeJSON(document))

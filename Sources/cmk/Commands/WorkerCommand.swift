@@ -1,12 +1,13 @@
 import CMKCore
 import CMKHost
 import FoundationEssentials
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #else
-#error("cmk needs Glibc or Musl")
+    #error("cmk needs Glibc or Musl")
 #endif
 
 /// `cmk __worker PATH` (internal): loads one provider and answers one request from stdin.
@@ -35,7 +36,12 @@ enum WorkerCommand {
             writeOut(String(decoding: reply, as: UTF8.self))
             return .ready
         } catch {
-            writeOut(String(decoding: (try? JSONEncoder().encode(ErrorReply(error: .failed(error.reason)))) ?? Data(), as: UTF8.self))
+            writeOut(
+                String(
+                    decoding: (try? JSONEncoder().encode(ErrorReply(error: .failed(error.reason)))) ?? Data(),
+                    as: UTF8.self
+                )
+            )
             return .failure
         }
     }

@@ -26,7 +26,8 @@ enum TestPaths {
     /// The directory holding `cmk` and the provider libraries: tests run inside
     /// `…/debug/cmkPackageTests.xctest`, whose executable sits in the products directory.
     static let products: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (executable as NSString).deletingLastPathComponent
     }()
 
@@ -62,7 +63,10 @@ struct TemporaryDirectory {
 
     func write(_ name: String, _ text: String) throws {
         let target = file(name)
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         try text.write(toFile: target, atomically: true, encoding: .utf8)
     }
 
@@ -102,7 +106,12 @@ func runCMK(
 ///
 /// The waiting happens on threads of its own: on Linux, DispatchQueue.global() shares the
 /// CPU-sized pool with Swift concurrency, and blocking it starves the loopback fakes.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)) async throws -> CMKResult {
+func runProcess(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil,
+    timeout: Duration = .seconds(60)
+) async throws -> CMKResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -141,7 +150,9 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
             continuation.resume(returning: inTime)
         }
     }
-    guard finished else { throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)") }
+    guard finished else {
+        throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+    }
     return CMKResult(
         status: process.terminationStatus,
         stdout: String(decoding: outData.data, as: UTF8.self),
@@ -154,12 +165,17 @@ private final class ReadBox: @unchecked Sendable {  // written by one reader bef
 }
 
 /// Compiles a C provider with `cc` into `directory` and returns the library's path.
-func buildCProvider(named fileName: String, source: String, in directory: TemporaryDirectory, extraFlags: [String] = []) async throws -> String {
+func buildCProvider(named fileName: String, source: String, in directory: TemporaryDirectory, extraFlags: [String] = [])
+    async throws -> String
+{
     let sourcePath = directory.file("\(fileName).c")
     try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
     let output = directory.file(fileName)
     let include = "\(TestPaths.repository)/Sources/CMKPluginABI/include"
-    let result = try await runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-O1", "-I", include, "-o", output, sourcePath] + extraFlags)
+    let result = try await runProcess(
+        "/usr/bin/cc",
+        ["-shared", "-fPIC", "-O1", "-I", include, "-o", output, sourcePath] + extraFlags
+    )
     guard result.status == 0 else { throw TestFailure("cc failed for \(fileName): \(result.stderr)") }
     chmod(output, 0o755)
     return output

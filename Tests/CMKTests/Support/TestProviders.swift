@@ -11,7 +11,12 @@ enum TestProvider {
     /// Builds `libcmk-provider-<file>.so` in `directory` with the given -D flags.
     @discardableResult
     static func build(_ file: String, in directory: TemporaryDirectory, defines: [String] = []) async throws -> String {
-        try await buildCProvider(named: "libcmk-provider-\(file).so", source: source, in: directory, extraFlags: defines.map { "-D\($0)" })
+        try await buildCProvider(
+            named: "libcmk-provider-\(file).so",
+            source: source,
+            in: directory,
+            extraFlags: defines.map { "-D\($0)" }
+        )
     }
 }
 
