@@ -17,6 +17,19 @@ struct CommandLineTests {
         #expect(result.stdout.contains(arguments == ["--version"] ? "cmk " : "USAGE: cmk"))
     }
 
+    @Test(
+        "help text matches the stored text (Tests/Fixtures/help), so changes to it are reviewed",
+        arguments: ["", "status", "detect", "providers", "ticket"]
+    )
+    func helpMatchesStoredText(_ command: String) async throws {
+        let stored = try String(
+            contentsOfFile: "\(TestPaths.repository)/Tests/Fixtures/help/\(command.isEmpty ? "cmk" : command).txt",
+            encoding: .utf8
+        )
+        let result = try await runCMK(command.isEmpty ? ["--help"] : [command, "--help"])
+        #expect(result.stdout == stored)
+    }
+
     @Test("the main help documents subcommands, exit statuses and environment variables")
     func mainHelpContent() async throws {
         let help = try await runCMK(["--help"]).stdout

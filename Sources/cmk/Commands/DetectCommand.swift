@@ -4,7 +4,7 @@ import CMKHost
 /// `cmk detect`: which platform this machine runs on, the evidence, and what was ruled out.
 enum DetectCommand: Command {
     static let name = "detect"
-    static let usage = "cmk detect [--provider <name>] [--probe] [--output text|json]"
+    static let usage = "cmk detect [--provider <name>] [--probe] [--output text|json] [--isolate]"
     static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider", "output"]
 

@@ -5,7 +5,8 @@ import CMKHost
 enum StatusCommand: Command {
     static let name = "status"
     static let usage =
-        "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--<provider-option> <value>]"
+        "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--isolate]"
+        + " [--<provider-option> <value>]"
     static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider", "output", "timeout"]
     static let acceptsProviderOptions = true
@@ -22,7 +23,7 @@ enum StatusCommand: Command {
         USAGE: \(usage)
 
         OPTIONS:
-          --provider <name>      Provider to use (see 'cmk providers'); skips detection.
+          --provider <name>      Provider to use (see 'cmk providers') instead of the detected one.
           --output <format>      text (default) or json.
           --timeout <seconds>    Deadline for the whole run (default 30).
           --probe                Let detection ask instance metadata even without a local signal.

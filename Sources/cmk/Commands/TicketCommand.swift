@@ -4,7 +4,7 @@ import CMKHost
 /// `cmk ticket`: the text to paste into the vendor's CMK support ticket.
 enum TicketCommand: Command {
     static let name = "ticket"
-    static let usage = "cmk ticket [--provider <name>] [--<provider-option> <value>]"
+    static let usage = "cmk ticket [--provider <name>] [--isolate] [--<provider-option> <value>]"
     static let flags: Set<String> = ["probe", "isolate"]
     static let options: Set<String> = ["provider"]
     static let acceptsProviderOptions = true
