@@ -27,6 +27,10 @@ struct AWSProvider: CloudKeyProvider {
         return detection
     }
 
+    func ticket(_ request: StatusRequest) async throws -> String {
+        throw ProviderError.unsupported("on AWS, customer-managed keys are configured by the platform: there is no ticket to open")
+    }
+
     func status(_ request: StatusRequest) async throws -> StatusReport {
         let details = request.platform?.details ?? [:]
         var evidence: [String] = []
