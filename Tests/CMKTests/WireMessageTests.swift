@@ -38,4 +38,49 @@ struct WireMessageTests {
         let decoded = try JSONDecoder().decode(Detection.self, from: Data(detection.wireBytes()))
         #expect(decoded == detection)
     }
+
+    @Test("the hand-written reader reads the request back, from CompactJSON and from JSONEncoder", arguments: awkward)
+    func readRequest(_ text: String) throws {
+        let request = DetectionRequest(
+            snapshot: PlatformSnapshot(
+                environment: [text: text, "PATH": "/usr/bin"],
+                files: ["/run/cloud-init/cloud-id": text]
+            ),
+            probe: !text.isEmpty
+        )
+        #expect(DetectionRequest(wireBytes: request.wireBytes()) == request)
+        // JSONEncoder escapes slashes and orders keys its own way; pretty-printing adds whitespace.
+        struct Envelope: Encodable {
+            var op = "detect"
+            var probe: Bool
+            var snapshot: PlatformSnapshot
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted]
+        let foreign = try encoder.encode(Envelope(probe: request.probe, snapshot: request.snapshot))
+        #expect(DetectionRequest(wireBytes: Array(foreign)) == request)
+    }
+
+    @Test("escapes, including surrogate pairs, decode as JSON says")
+    func escapes() {
+        let text = #"{"op":"detect","snapshot":{"environment":{"K":"a\u00e9\ud83d\udd11\n\/\"b"},"files":{}}}"#
+        let request = DetectionRequest(wireBytes: Array(text.utf8))
+        #expect(request?.snapshot.environment["K"] == "a\u{e9}\u{1F511}\n/\"b")
+    }
+
+    @Test(
+        "anything but a well-formed detect request is left to JSONDecoder",
+        arguments: [
+            #"{"op":"status","snapshot":{"environment":{},"files":{}}}"#,
+            #"{"op":"detect","snapshot":{"environment":{"A":1},"files":{}}}"#,
+            #"{"op":"detect","snapshot":{"environment":{},"files":{}}"#,
+            #"{"op":"detect","snapshot":{"environment":{},"files":{}}} trailing"#,
+            #"{"op":"detect","probe":"yes","snapshot":{"environment":{},"files":{}}}"#,
+            #"{"op":"detect","snapshot":{"environment":{"A":"\ud83d"},"files":{}}}"#,
+            "",
+        ]
+    )
+    func malformed(_ text: String) {
+        #expect(DetectionRequest(wireBytes: Array(text.utf8)) == nil)
+    }
 }

@@ -97,3 +97,203 @@ extension Detection {
         return json.bytes
     }
 }
+
+/// The reading side, for the detection request every provider decodes on every `cmk` start.
+///
+/// Handles what JSON allows (escapes, surrogate pairs, whitespace, any key order) but builds
+/// only strings, booleans, null, arrays and objects; a number or anything malformed makes it
+/// give up (nil), and the caller falls back to JSONDecoder, which then reports the error.
+package enum CompactJSONValue: Equatable, Sendable {
+    case string(String)
+    case bool(Bool)
+    case null
+    case array([CompactJSONValue])
+    case object([String: CompactJSONValue])
+
+    package static func parse(_ bytes: [UInt8]) -> CompactJSONValue? {
+        var reader = Reader(bytes: bytes)
+        guard let value = reader.value() else { return nil }
+        reader.skipSpace()
+        return reader.index == bytes.count ? value : nil
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var index = 0
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func value() -> CompactJSONValue? {
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "\""): return string().map(CompactJSONValue.string)
+            case UInt8(ascii: "{"): return object()
+            case UInt8(ascii: "["): return array()
+            case UInt8(ascii: "t"): return literal("true", .bool(true))
+            case UInt8(ascii: "f"): return literal("false", .bool(false))
+            case UInt8(ascii: "n"): return literal("null", .null)
+            default: return nil
+            }
+        }
+
+        mutating func literal(_ word: String, _ result: CompactJSONValue) -> CompactJSONValue? {
+            let expected = Array(word.utf8)
+            guard bytes.count - index >= expected.count, Array(bytes[index..<(index + expected.count)]) == expected
+            else {
+                return nil
+            }
+            index += expected.count
+            return result
+        }
+
+        mutating func object() -> CompactJSONValue? {
+            index += 1
+            var members: [String: CompactJSONValue] = [:]
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let member = value() else { return nil }
+                members[key] = member
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                } else {
+                    return nil
+                }
+            }
+        }
+
+        mutating func array() -> CompactJSONValue? {
+            index += 1
+            var elements: [CompactJSONValue] = []
+            skipSpace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements)
+            }
+            while true {
+                guard let element = value() else { return nil }
+                elements.append(element)
+                skipSpace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(elements)
+                } else {
+                    return nil
+                }
+            }
+        }
+
+        /// A string starting at the opening quote; nil when malformed.
+        mutating func string() -> String? {
+            index += 1
+            var scalars = String.UnicodeScalarView()
+            var run = index  // start of the current run of plain bytes
+            func flush(_ end: Int, into scalars: inout String.UnicodeScalarView) {
+                if end > run {
+                    scalars.append(contentsOf: String(decoding: bytes[run..<end], as: UTF8.self).unicodeScalars)
+                }
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    flush(index, into: &scalars)
+                    index += 1
+                    return String(scalars)
+                }
+                if byte < 0x20 { return nil }
+                guard byte == UInt8(ascii: "\\") else {
+                    index += 1
+                    continue
+                }
+                flush(index, into: &scalars)
+                index += 1
+                guard index < bytes.count else { return nil }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append("\"")
+                case UInt8(ascii: "\\"): scalars.append("\\")
+                case UInt8(ascii: "/"): scalars.append("/")
+                case UInt8(ascii: "b"): scalars.append("\u{08}")
+                case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                case UInt8(ascii: "n"): scalars.append("\n")
+                case UInt8(ascii: "r"): scalars.append("\r")
+                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "u"):
+                    guard var code = hex4() else { return nil }
+                    if (0xD800..<0xDC00).contains(code) {
+                        // A high surrogate must be followed by an escaped low one.
+                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else { return nil }
+                        index += 2
+                        guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { return nil }
+                    scalars.append(scalar)
+                default: return nil
+                }
+                run = index
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard bytes.count - index >= 4,
+                let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
+            else { return nil }
+            index += 4
+            return value
+        }
+    }
+
+    var stringValue: String? { if case .string(let value) = self { value } else { nil } }
+
+    var stringDictionary: [String: String]? {
+        guard case .object(let members) = self else { return nil }
+        var result: [String: String] = [:]
+        for (key, value) in members {
+            guard let text = value.stringValue else { return nil }
+            result[key] = text
+        }
+        return result
+    }
+}
+
+extension DetectionRequest {
+    /// Reads a `detect` request without JSONDecoder; nil when it is not exactly that shape.
+    package init?(wireBytes bytes: [UInt8]) {
+        guard case .object(let message)? = CompactJSONValue.parse(bytes),
+            message["op"]?.stringValue == WireOperation.detect.rawValue,
+            case .object(let snapshot)? = message["snapshot"],
+            let environment = snapshot["environment"]?.stringDictionary,
+            let files = snapshot["files"]?.stringDictionary
+        else { return nil }
+        var probe = false
+        if let value = message["probe"] {
+            guard case .bool(let flag) = value else { return nil }
+            probe = flag
+        }
+        self.init(snapshot: PlatformSnapshot(environment: environment, files: files), probe: probe)
+    }
+}

@@ -70,6 +70,11 @@ private let providerCall: @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMuta
 
 private func handle(_ bytes: [UInt8], provider: any CloudKeyProvider, options: [ProviderOption]) async -> [UInt8] {
     let decoder = JSONDecoder()
+    // The detection request comes on every cmk start: read it without JSONDecoder when it has
+    // the expected shape (anything else takes the general path, which reports what is wrong).
+    if let request = DetectionRequest(wireBytes: bytes) {
+        return await provider.detect(request).wireBytes()
+    }
     let data = Data(bytes)
     do {
         let envelope: WireEnvelope
