@@ -13,74 +13,55 @@ enum VaultChecks {
     }
 
     static func softDelete(_ sources: Sources, _ context: CheckContext) -> Check {
-        let id = CheckID.vaultSoftDelete.rawValue
         let fix =
             "az keyvault update --name \(context.vaultName) --resource-group \(context.resourceGroup) "
             + "--enable-soft-delete true"
-        let flag = try? sources.vault.get().properties.enableSoftDelete
-        if let flag {
-            return flag
-                ? Check(id: id, state: .ok, summary: "Soft delete is on", evidence: ["vault: enableSoftDelete true"])
-                : Check(
-                    id: id,
-                    state: .actionRequired,
-                    summary: "Soft delete is off",
-                    remediation: fix,
-                    evidence: ["vault: enableSoftDelete false"]
-                )
+        if let flag = try? sources.vault.get().properties.enableSoftDelete {
+            return verdict(
+                .vaultSoftDelete,
+                "Soft delete",
+                on: flag,
+                fix: fix,
+                evidence: "vault: enableSoftDelete \(flag)"
+            )
         }
         if let level = sources.recoveryLevel {
-            return level.contains("Recoverable")
-                ? Check(id: id, state: .ok, summary: "Soft delete is on", evidence: ["key recoveryLevel \(level)"])
-                : Check(
-                    id: id,
-                    state: .actionRequired,
-                    summary: "Soft delete is off",
-                    remediation: fix,
-                    evidence: ["key recoveryLevel \(level)"]
-                )
+            let on = level.contains("Recoverable")
+            return verdict(.vaultSoftDelete, "Soft delete", on: on, fix: fix, evidence: "key recoveryLevel \(level)")
         }
         return StaticChecks.unknown(.vaultSoftDelete, "Cannot tell whether soft delete is on: \(reason(sources))")
     }
 
     static func purgeProtection(_ sources: Sources, _ context: CheckContext) -> Check {
-        let id = CheckID.vaultPurgeProtection.rawValue
         let fix =
             "az keyvault update --name \(context.vaultName) --resource-group \(context.resourceGroup) "
             + "--enable-purge-protection true"
-        let flag = try? sources.vault.get().properties.enablePurgeProtection
-        if let flag {
-            return flag
-                ? Check(
-                    id: id,
-                    state: .ok,
-                    summary: "Purge protection is on",
-                    evidence: ["vault: enablePurgeProtection true"]
-                )
-                : Check(
-                    id: id,
-                    state: .actionRequired,
-                    summary: "Purge protection is off",
-                    remediation: fix,
-                    evidence: ["vault: enablePurgeProtection false"]
-                )
+        if let flag = try? sources.vault.get().properties.enablePurgeProtection {
+            let evidence = "vault: enablePurgeProtection \(flag)"
+            return verdict(.vaultPurgeProtection, "Purge protection", on: flag, fix: fix, evidence: evidence)
         }
         if let level = sources.recoveryLevel {
             let on = level.contains("Recoverable") && !level.contains("Purgeable")
-            return on
-                ? Check(id: id, state: .ok, summary: "Purge protection is on", evidence: ["key recoveryLevel \(level)"])
-                : Check(
-                    id: id,
-                    state: .actionRequired,
-                    summary: "Purge protection is off",
-                    remediation: fix,
-                    evidence: ["key recoveryLevel \(level)"]
-                )
+            let evidence = "key recoveryLevel \(level)"
+            return verdict(.vaultPurgeProtection, "Purge protection", on: on, fix: fix, evidence: evidence)
         }
         return StaticChecks.unknown(
             .vaultPurgeProtection,
             "Cannot tell whether purge protection is on: \(reason(sources))"
         )
+    }
+
+    /// "<setting> is on" (ok) or "<setting> is off" (action required, with the fix).
+    private static func verdict(_ id: CheckID, _ setting: String, on: Bool, fix: String, evidence: String) -> Check {
+        on
+            ? Check(id: id.rawValue, state: .ok, summary: "\(setting) is on", evidence: [evidence])
+            : Check(
+                id: id.rawValue,
+                state: .actionRequired,
+                summary: "\(setting) is off",
+                remediation: fix,
+                evidence: [evidence]
+            )
     }
 
     static func dedicated(_ listing: Result<[String], CallFailure>, _ context: CheckContext) -> Check {
