@@ -96,6 +96,9 @@ struct DetectionTests {
         )
         #expect(try flag.json()["provider"] as? String == "azure")
         #expect(try flag.json()["source"] as? String == "--provider")
+        // An explicit choice still shows what every provider made of this machine.
+        let verdicts = try flag.json()["candidates"] as? [[String: Any]] ?? []
+        #expect(Set(verdicts.compactMap { $0["provider"] as? String }) == ["aws", "azure"])
         let environment = try await runCMK(
             ["detect", "--output", "json"],
             environment: ["CMK_PROVIDER": "azure"],

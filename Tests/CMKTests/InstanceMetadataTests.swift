@@ -5,6 +5,11 @@ import Synchronization
 import Testing
 
 /// EC2 instance metadata, against a loopback fake that speaks IMDSv2 through the endpoint override.
+///
+/// 169.254.169.254 appears here only as the first path segment of requests the loopback fake
+/// receives, and in URLs that are rewritten or refused without being sent: every run of cmk gets
+/// `CMK_ENDPOINT_OVERRIDE` on 127.0.0.1 (runCMK's default is a closed loopback port), and cmk
+/// refuses any other origin before a provider is loaded.
 @Suite("AWS instance metadata (IMDSv2) on loopback")
 struct InstanceMetadataTests {
     /// Records every request; answers like IMDSv2, or 401 to everything when `tokenRequired`.

@@ -40,16 +40,26 @@ package enum ConformanceSuite {
         package var endpointOverride: String
         /// How long one call may take before its row fails.
         package var callTimeout: Duration
+        /// Option names the CLI parses itself: a provider option with one of them never reaches it.
+        package var reservedOptionNames: Set<String>
 
-        package init(endpointOverride: String = closedLoopback, callTimeout: Duration = .seconds(2)) {
+        package init(
+            endpointOverride: String = closedLoopback,
+            callTimeout: Duration = .seconds(2),
+            reservedOptionNames: Set<String> = ["help"]
+        ) {
             self.endpointOverride = endpointOverride
             self.callTimeout = callTimeout
+            self.reservedOptionNames = reservedOptionNames
         }
 
         /// Keeps the caller's override (an emulator, say) when it set one; the closed port otherwise.
-        package init(environment: [String: String]) {
+        package init(environment: [String: String], reservedOptionNames: Set<String>) {
             let value = environment[EndpointOverride.environmentVariable] ?? ""
-            self.init(endpointOverride: value.isEmpty ? Self.closedLoopback : value)
+            self.init(
+                endpointOverride: value.isEmpty ? Self.closedLoopback : value,
+                reservedOptionNames: reservedOptionNames
+            )
         }
     }
 
@@ -167,9 +177,6 @@ private struct Runner: Sendable {
 
     typealias Settings = ConformanceSuite.Settings
 
-    /// Option names `cmk status` parses itself: a provider option with one of them never reaches the provider.
-    static let reservedOptionNames: Set<String> = ["provider", "output", "timeout", "probe", "isolate", "help"]
-
     var environment: [String: String] { [EndpointOverride.environmentVariable: settings.endpointOverride] }
 
     // MARK: descriptor
@@ -231,7 +238,7 @@ private struct Runner: Sendable {
             guard isValidProviderName(option.name) else {
                 return "option '\(option.name)' is not 1-32 lowercase letters, digits or hyphens"
             }
-            guard !Self.reservedOptionNames.contains(option.name) else {
+            guard !settings.reservedOptionNames.contains(option.name) else {
                 return "option '--\(option.name)' is one of cmk's own and would never reach the provider"
             }
             guard seen.insert(option.name).inserted else { return "option '--\(option.name)' is declared twice" }

@@ -59,13 +59,21 @@ package struct Session: Sendable {
     /// Picks the provider: explicit first, then detection over one snapshot.
     ///
     /// `optionHints` are provider options given on the command line: when nothing else decides
-    /// and exactly one provider takes all of them, that provider is the one meant.
-    package func select(flag: String?, probe: Bool, optionHints: [String] = []) async -> Selection {
+    /// and exactly one provider takes all of them, that provider is the one meant. With an
+    /// explicit choice only that provider's detection runs, unless `reportAll` asks for every
+    /// provider's verdict (`cmk detect` shows them).
+    package func select(flag: String?, probe: Bool, optionHints: [String] = [], reportAll: Bool = false) async
+        -> Selection
+    {
         if let (name, source) = explicitProvider(flag: flag) {
             guard let provider = catalog.provider(named: name) else { return .notInstalled(name: name, source: source) }
             // An explicit choice still gets the provider's own detection: it carries facts (region, cloud).
-            let report = await PlatformDetector.detect(providers: [provider], snapshot: snapshot(), probe: probe)
-            let detection = report.candidates.first?.detection
+            let report = await PlatformDetector.detect(
+                providers: reportAll ? catalog.providers : [provider],
+                snapshot: snapshot(),
+                probe: probe
+            )
+            let detection = report.candidates.first { $0.provider == name }?.detection
             return .selected(
                 provider,
                 source: source,

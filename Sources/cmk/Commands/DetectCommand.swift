@@ -50,28 +50,19 @@ enum DetectCommand: Command {
         let terminal = context.terminal
         let probe = arguments.flags.contains("probe")
         let document: Document
-        switch await session.select(flag: arguments.values["provider"], probe: probe) {
+        switch await session.select(flag: arguments.values["provider"], probe: probe, reportAll: true) {
         case .notInstalled(let name, let source):
             terminal.err("Error: provider '\(name)' (from \(source)) is not installed.")
             terminal.err(ProviderSelection.installedLine(session))
             return .failure
         case .selected(let provider, let source, let detection, let report):
-            // Show every provider's verdict, not only the chosen one's.
-            let all =
-                source == "detection"
-                ? report
-                : await PlatformDetector.detect(
-                    providers: session.catalog.providers,
-                    snapshot: session.snapshot(),
-                    probe: probe
-                )
             document = Document(
                 provider: provider.name,
                 source: source,
                 platform: detection?.platform,
                 evidence: detection?.evidence ?? [],
-                candidates: all?.candidates ?? [],
-                unserved: all?.unserved ?? []
+                candidates: report?.candidates ?? [],
+                unserved: report?.unserved ?? []
             )
         case .undetected(let report):
             document = Document(evidence: [], candidates: report.candidates, unserved: report.unserved)

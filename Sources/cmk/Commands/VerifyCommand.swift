@@ -32,7 +32,10 @@ enum VerifyCommand {
         }
         let path = arguments.positionals[1]
         let format = try context.outputFormat(arguments, config: ConfigFile.load(environment: context.environment))
-        let settings = ConformanceSuite.Settings(environment: context.environment)
+        // The names `cmk status` and `cmk ticket` keep for themselves, from the commands, not a copy.
+        let reserved = StatusCommand.flags.union(StatusCommand.options).union(TicketCommand.flags)
+            .union(TicketCommand.options).union(["help"])
+        let settings = ConformanceSuite.Settings(environment: context.environment, reservedOptionNames: reserved)
         // In process, a provider's status reads the override from the process environment: set it
         // before the library's code runs, so nothing the suite triggers can leave the machine.
         setenv(EndpointOverride.environmentVariable, settings.endpointOverride, 0)

@@ -26,8 +26,12 @@ enum WorkerCommand {
             writeOut(encodeJSON(WorkerDescriptorReply(loaded: loaded)))
             return .ready
         }
-        guard case .success(let provider) = loaded else {
-            writeOut("{\"error\":{\"code\":\"failed\",\"message\":\"the provider no longer loads\"}}")
+        let provider: LoadedProvider
+        switch loaded {
+        case .success(let value): provider = value
+        case .failure(let error):
+            // It loaded for discovery and not now (replaced or removed meanwhile): say why.
+            writeOut(encodeJSON(ErrorReply(error: .failed("it no longer loads: \(error.reason)"))))
             return .failure
         }
         do {
