@@ -15,7 +15,7 @@ struct StatusTests {
         #expect((platform["evidence"] as? [String])?.isEmpty == false)
         #expect(document["ready"] as? Bool == true)
         let checks = try #require(document["checks"] as? [[String: Any]])
-        let states: Set<String> = ["ok", "action-required", "manual", "unknown", "not-applicable"]
+        let states: Set<String> = ["ok", "action-required", "warning", "manual", "unknown", "not-applicable"]
         for check in checks {
             #expect((check["id"] as? String)?.isEmpty == false)
             #expect(states.contains(check["state"] as? String ?? ""))
@@ -44,6 +44,12 @@ struct StatusTests {
             arguments: ["status", "--provider", "cstub"],
             environment: ["CSTUB_STATE": "action-required"],
             expected: 2
+        ),
+        ExitCase(
+            name: "ready: a warning does not block readiness",
+            arguments: ["status", "--provider", "cstub"],
+            environment: ["CSTUB_STATE": "warning"],
+            expected: 0
         ),
         ExitCase(
             name: "incomplete: a check unknown",
@@ -105,6 +111,26 @@ struct StatusTests {
         let checks = try #require(document["checks"] as? [[String: Any]])
         #expect(checks.first?["remediation"] as? String == "Run the stub fix.")
         #expect(checks.last?["state"] as? String == "manual")
+    }
+
+    @Test("a warning from any provider: listed after the other checks, ready, and counted in the verdict")
+    func warningState() async throws {
+        let plugins = try TemporaryDirectory("cmk-plugins")
+        defer { plugins.cleanUp() }
+        try await TestProvider.build("cstub", in: plugins)
+        let environment = ["CMK_PLUGIN_PATH": plugins.path, "CSTUB_STATE": "warning"]
+        let text = try await runCMK(["status", "--provider", "cstub"], environment: environment)
+        #expect(text.status == 0, "\(text.stderr)")
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        let warningLine = try #require(lines.firstIndex { $0.contains("warning") && $0.contains("stub-step") })
+        let reminderLine = try #require(lines.firstIndex { $0.contains("stub-reminder") })
+        #expect(warningLine > reminderLine, "warnings come after the other checks:\n\(text.stdout)")
+        #expect(text.stdout.contains("Ready, with 1 warning"), "\(text.stdout)")
+        let json = try await runCMK(["status", "--provider", "cstub", "--output", "json"], environment: environment)
+        let document = try json.json()
+        #expect(document["ready"] as? Bool == true)
+        let checks = try #require(document["checks"] as? [[String: Any]])
+        #expect(checks.first?["state"] as? String == "warning")
     }
 
     @Test("with nothing detected, status says so, lists the providers and how to choose")

@@ -4,6 +4,9 @@ public enum CheckState: String, Codable, Sendable, CaseIterable {
     case ok
     /// Not done: the remediation says what to do.
     case actionRequired = "action-required"
+    /// Works now, but at risk or wider than needed; the remediation says how to tighten it.
+    /// Does not block readiness: a report whose only findings are warnings is ready.
+    case warning
     /// Cannot be verified by a tool (a contract, a vendor's confirmation); a reminder.
     case manual
     /// Could not be determined (no credentials, a failed call); the summary says why.

@@ -16,9 +16,9 @@ enum StatusCommand: Command {
 
         The provider is the one you choose (--provider, CMK_PROVIDER, or 'provider =' in the
         config file), else the one whose platform this machine is detected to run on. Each check
-        prints its state (ok, action-required, manual, unknown, not-applicable), what was found,
-        and the exact next step. 'manual' and 'not-applicable' checks are reminders and do not
-        affect readiness.
+        prints its state (ok, action-required, warning, manual, unknown, not-applicable), what was
+        found, and the exact next step. 'warning' (works, but at risk or wider than needed),
+        'manual' and 'not-applicable' checks do not block readiness.
 
         USAGE: \(usage)
 
@@ -108,7 +108,9 @@ enum StatusCommand: Command {
         if let credential = document.credential { terminal.out("Signed in with: \(credential)") }
         terminal.out()
         let width = document.checks.map(\.id.count).max() ?? 0
-        for check in document.checks {
+        // Warnings do not block readiness: they are listed after the steps, so the steps read in order.
+        let warnings = document.checks.filter { $0.state == .warning }
+        for check in document.checks.filter({ $0.state != .warning }) + warnings {
             let label = stateLabel(check.state)
             let padded = label.text.padding(16)
             terminal.out("  \(terminal.paint(padded, label.style)) \(check.id.padding(width))  \(check.summary)")
@@ -123,6 +125,9 @@ enum StatusCommand: Command {
         terminal.out()
         let verdict: String
         switch exit {
+        case .ready where !warnings.isEmpty:
+            let count = warnings.count == 1 ? "1 warning" : "\(warnings.count) warnings"
+            verdict = terminal.paint("Ready, with \(count): customer-managed keys are set up (see warnings).", .green)
         case .ready: verdict = terminal.paint("Ready: customer-managed keys are set up.", .green)
         case .actionRequired: verdict = terminal.paint("Not ready: action required (see → above).", .yellow)
         default: verdict = terminal.paint("Incomplete: some checks could not be determined.", .yellow)
@@ -134,6 +139,7 @@ enum StatusCommand: Command {
         switch state {
         case .ok: ("ok", .green)
         case .actionRequired: ("action-required", .red)
+        case .warning: ("warning", .yellow)
         case .manual: ("manual", .cyan)
         case .unknown: ("unknown", .yellow)
         case .notApplicable: ("not-applicable", .dim)

@@ -308,7 +308,7 @@ static void answer_detect(const char *request, size_t length, void *host_context
 /*
  * {"op":"status","platform":{...}|null,"options":{"key-id":"..."},"deadlineMilliseconds":N}
  * -> {"checks":[{"id","state","summary","remediation"?,"evidence"?}]}
- * States: ok, action-required (needs a remediation), manual, unknown, not-applicable.
+ * States: ok, action-required (needs a remediation), warning, manual, unknown, not-applicable.
  */
 static void answer_status(const char *request, size_t length, void *host_context, cmk_reply_fn reply) {
     char key_id[256];

@@ -11,7 +11,7 @@
  *   -DTEST_HANG                never reply to status
  *
  * Status checks follow the CSTUB_STATE environment variable ("ok" by default,
- * "action-required", "unknown") so one library covers every exit status.
+ * "action-required", "warning", "unknown") so one library covers every exit status.
  * Detection: strong when /sys/class/dmi/id/sys_vendor is "Stub Cloud".
  */
 #include <stdio.h>
@@ -66,7 +66,9 @@ static void handle(const char *request, size_t length, void *context, cmk_reply_
         return;
 #endif
         const char *state = getenv("CSTUB_STATE");
-        if (state == NULL || (strcmp(state, "action-required") != 0 && strcmp(state, "unknown") != 0)) state = "ok";
+        if (state == NULL || (strcmp(state, "action-required") != 0 && strcmp(state, "unknown") != 0 &&
+                              strcmp(state, "warning") != 0))
+            state = "ok";
         char buffer[512];
         snprintf(buffer, sizeof buffer,
                  "{\"checks\":[{\"id\":\"stub-step\",\"state\":\"%s\",\"summary\":\"The stub step is %s.\","
