@@ -1,5 +1,6 @@
 import CMKCore
 import CMKHost
+import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -15,11 +16,26 @@ import CMKHost
 struct CMK {
     static let version = "0.1.0"
 
-    static func main() async {
+    /// Synchronous on purpose: the main thread waits for the work and then exits itself.
+    ///
+    /// An `async` main parks the main thread in `dispatch_main` and comes back to `exit` through a
+    /// job on the main queue. A provider (or any library) that brings in Foundation, loaded with
+    /// dlopen on a pool thread after that, binds the main queue to CoreFoundation's run loop, which
+    /// no thread runs: the job never runs and cmk never exits (measured on Swift 6.3.1). Nothing in
+    /// cmk runs on the main actor, so waiting here costs nothing and no library can take it away.
+    static func main() {
         // A worker that exits before reading its request must not take cmk down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let status = await run(Array(CommandLine.arguments.dropFirst()), environment: currentEnvironment())
-        exit(status.rawValue)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let environment = currentEnvironment()
+        let finished = DispatchSemaphore(value: 0)
+        let status = ExitStatusBox()
+        Task.detached {
+            status.value = await run(arguments, environment: environment)
+            finished.signal()
+        }
+        finished.wait()
+        exit(status.value.rawValue)  // exit, not _exit: it flushes what print buffered
     }
 
     static func run(_ arguments: [String], environment: [String: String]) async -> ExitStatus {
@@ -82,6 +98,12 @@ struct CMK {
         terminal.err("  See 'cmk \(command.map { "\($0) " } ?? "")--help'.")
         return .usage
     }
+}
+
+/// Carries the exit status from the task to the waiting main thread.
+private final class ExitStatusBox: @unchecked Sendable {
+    // Unchecked: written once by the task before it signals, read by main only after the wait.
+    var value: ExitStatus = .failure
 }
 
 /// What every subcommand gets.
