@@ -22,8 +22,8 @@ let package = Package(
         .library(name: "cmk-provider-azure", type: .dynamic, targets: ["AzureProvider"]),
         // A loopback Azure for trying `cmk status` without an account (README, tests, bench).
         .executable(name: "cmk-azure-emulator", targets: ["cmk-azure-emulator"]),
-        // The HTTPS transport (FoundationNetworking, libcurl) is a separate library, loaded only
-        // when a provider makes an https request, so that start-up never pays for libcurl.
+        // The HTTPS transport (C over the system's libcurl, opened with dlopen) is a separate
+        // library, loaded only when a provider makes an https request: start-up never pays for it.
         .library(name: "cmk-https", type: .dynamic, targets: ["CMKHTTPS"]),
     ],
     targets: [
@@ -35,18 +35,26 @@ let package = Package(
         // What only the host needs: discovery, loading, trust, detection, config.
         .target(name: "CMKHost", dependencies: ["CMKCore", "CMKPluginABI"], swiftSettings: swiftSettings),
         .executableTarget(name: "cmk", dependencies: ["CMKHost", "CMKCore"], swiftSettings: swiftSettings),
-        .target(name: "CMKHTTPS", dependencies: ["CMKPluginABI"], swiftSettings: swiftSettings),
+        // libcmk-https.so, in C: no Foundation in the process, and no curl headers needed to build.
+        .target(name: "CMKHTTPS", dependencies: ["CMKPluginABI"]),
 
         // A loopback HTTP server for fakes of cloud APIs (tests, the Azure emulator); never in cmk.
         .target(name: "LoopbackServer", swiftSettings: swiftSettings),
+        // A TLS front and a CONNECT proxy on loopback (OpenSSL by dlopen), so that the emulator and
+        // the tests go through cmk's production https transport; never in cmk.
+        .target(name: "LoopbackTLS"),
 
         .target(name: "AWSProvider", dependencies: ["CMKCore"], path: "Plugins/AWS", swiftSettings: swiftSettings),
         .target(name: "AzureProvider", dependencies: ["CMKCore"], path: "Plugins/Azure", swiftSettings: swiftSettings),
-        .executableTarget(name: "cmk-azure-emulator", dependencies: ["LoopbackServer"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "cmk-azure-emulator",
+            dependencies: ["LoopbackServer", "LoopbackTLS"],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(
             name: "CMKTests",
-            dependencies: ["CMKHost", "CMKCore", "LoopbackServer"],
+            dependencies: ["CMKHost", "CMKCore", "LoopbackServer", "LoopbackTLS"],
             swiftSettings: swiftSettings
         ),
     ]

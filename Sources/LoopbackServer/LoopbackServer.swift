@@ -85,31 +85,36 @@ public final class LoopbackServer: Sendable {
         }
     }
 
+    /// Serves requests on one connection until the client closes it or asks to (`Connection: close`):
+    /// keep-alive, as real cloud endpoints do, so that a client's connection reuse can be measured.
     private func serve(_ connection: Int32) {
         defer { close(connection) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard let request = readRequest(connection) else { return }
-        let response: ServerResponse
-        switch handler {
-        case .async(let handler): response = waitFor { await handler(request) }
-        case .synchronous(let respond): response = respond(request)
-        }
-        var head = "HTTP/1.1 \(response.status) \(reasonPhrase(response.status))\r\n"
-        var headers = response.headers
-        if response.closeWithoutReply { return }
-        headers["Content-Length"] = String(response.body.count)
-        headers["Connection"] = "close"
-        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
-        head += "\r\n"
-        let bytes = Array(head.utf8) + response.body
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                send(connection, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+        while let request = readRequest(connection) {
+            let response: ServerResponse
+            switch handler {
+            case .async(let handler): response = waitFor { await handler(request) }
+            case .synchronous(let respond): response = respond(request)
             }
-            if sent <= 0 { return }
-            offset += sent
+            if response.closeWithoutReply { return }
+            let closing = request.headers["connection"]?.lowercased().contains("close") ?? false
+            var head = "HTTP/1.1 \(response.status) \(reasonPhrase(response.status))\r\n"
+            var headers = response.headers
+            headers["Content-Length"] = String(response.body.count)
+            headers["Connection"] = closing ? "close" : "keep-alive"
+            for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+            head += "\r\n"
+            let bytes = Array(head.utf8) + response.body
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes.withUnsafeBytes {
+                    send(connection, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+                }
+                if sent <= 0 { return }
+                offset += sent
+            }
+            if closing { return }
         }
     }
 

@@ -8,12 +8,13 @@ import LoopbackServer
     #error("cmk-azure-emulator needs Glibc or Musl")
 #endif
 
-// cmk-azure-emulator --scenario <file.json|name> [--port N]
+// cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]]
 //
 // A loopback Azure for `cmk status` without an account: prints its origin on the first line,
-// then how to point cmk at it, and serves until killed.
+// then how to point cmk at it, and serves until killed. With --tls it serves https through a
+// TLS front with a test CA of its own, so that cmk's production transport is what runs.
 
-let usage = "usage: cmk-azure-emulator --scenario <file.json|name> [--port N]"
+let usage = "usage: cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]]"
 
 // A parent may start us with signals blocked (test runners' worker threads block them, and
 // posix_spawn passes the mask on): unblock them, or SIGTERM would never stop the emulator.
@@ -29,6 +30,8 @@ func fail(_ message: String) -> Never {
 
 var scenarioArgument: String?
 var port = 0
+var tls = false
+var tlsDirectory: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -38,9 +41,16 @@ while let argument = arguments.next() {
             fail("--port needs a number")
         }
         port = value
+    case "--tls": tls = true
+    case "--tls-dir":
+        guard let directory = arguments.next(), !directory.isEmpty else { fail("--tls-dir needs a directory") }
+        tls = true
+        tlsDirectory = directory
     case "-h", "--help":
         print(usage)
         print("Scenarios by name are read from Tests/Fixtures/azure/scenarios/<name>.json (see docs/azure.md).")
+        print("--tls: serve https on --port through a TLS front, with a test CA made by the openssl command")
+        print("       in a new temporary directory (or --tls-dir DIR); prints the CMK_CA_BUNDLE to export.")
         exit(0)
     default: fail("unknown argument '\(argument)'")
     }
@@ -63,14 +73,29 @@ do {
 }
 let server: LoopbackServer
 do {
-    server = try LoopbackServer(port: port) { request in await emulator.handle(request) }
+    server = try LoopbackServer(port: tls ? 0 : port) { request in await emulator.handle(request) }
 } catch {
     fail("\(error)")
 }
+var origin = server.origin
+var caBundle: String?
+if tls {
+    let material: TLSMaterial
+    switch TLSMaterial.prepare(directory: tlsDirectory) {
+    case .success(let value): material = value
+    case .failure(let error): fail("\(error)")
+    }
+    switch material.startFront(backendPort: server.port, port: port) {
+    case .success(let httpsPort): origin = "https://127.0.0.1:\(httpsPort)"
+    case .failure(let error): fail("\(error)")
+    }
+    caBundle = material.caBundle
+}
 stopWhenStdinPipeCloses()
-print(server.origin)
+print(origin)
 // What to paste to try cmk against this scenario: the emulator's own made-up credentials.
-print("export CMK_ENDPOINT_OVERRIDE=\(server.origin)")
+print("export CMK_ENDPOINT_OVERRIDE=\(origin)")
+if let caBundle { print("export CMK_CA_BUNDLE=\(caBundle)") }
 if let application = emulator.scenario.applications?.first, let secret = application.clientSecret {
     print(
         "export AZURE_TENANT_ID=\(emulator.scenario.tenantId) AZURE_CLIENT_ID=\(application.clientId) AZURE_CLIENT_SECRET=\(secret)"

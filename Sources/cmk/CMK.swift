@@ -83,7 +83,7 @@ struct CMK {
         } catch let error as ConfigError {
             terminal.err("Error: \(error)")
             return .usage
-        } catch let error as HTTPError where error.code == .overrideRefused {
+        } catch let error as HTTPError where error.code == .overrideRefused || error.code == .invalidSetting {
             terminal.err("Error: \(error)")
             return .usage
         } catch {

@@ -1,8 +1,10 @@
-/// The one test seam for all HTTP: `CMK_ENDPOINT_OVERRIDE=http://127.0.0.1:PORT`.
+/// The one test seam for all HTTP: `CMK_ENDPOINT_OVERRIDE=http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
 ///
 /// Every outbound request, instance metadata included, goes to that origin with the original host
-/// as the first path segment: `https://h/p?q` → `http://127.0.0.1:PORT/h/p?q`. Only loopback
-/// origins are accepted, so a typo can never send traffic (or a token) off the machine.
+/// as the first path segment: `https://h/p?q` → `http://127.0.0.1:PORT/h/p?q`. An https origin
+/// keeps the production transport (TLS, trust roots, proxies) in the path: `https://h/p?q` →
+/// `https://127.0.0.1:PORT/h/p?q`. Only loopback origins are accepted, so a typo can never send
+/// traffic (or a token) off the machine.
 public struct EndpointOverride: Sendable, Equatable {
     public static let environmentVariable = "CMK_ENDPOINT_OVERRIDE"
 
@@ -17,13 +19,14 @@ public struct EndpointOverride: Sendable, Equatable {
         } catch {
             throw HTTPError(
                 .overrideRefused,
-                "\(Self.environmentVariable)='\(raw)' is not a URL; use http://127.0.0.1:PORT"
+                "\(Self.environmentVariable)='\(raw)' is not a URL; use http://127.0.0.1:PORT or https://127.0.0.1:PORT"
             )
         }
-        guard parts.scheme == "http", parts.isLoopback, parts.target == "/" else {
+        guard parts.isLoopback, parts.target == "/" else {
             throw HTTPError(
                 .overrideRefused,
-                "\(Self.environmentVariable)='\(raw)' is refused: only a loopback origin such as http://127.0.0.1:PORT is accepted"
+                "\(Self.environmentVariable)='\(raw)' is refused: only a loopback origin such as http://127.0.0.1:PORT"
+                    + " or https://127.0.0.1:PORT is accepted"
             )
         }
         origin = parts
@@ -32,7 +35,7 @@ public struct EndpointOverride: Sendable, Equatable {
     /// The loopback URL that stands for `original`.
     package func rewrite(_ original: URLParts) -> URLParts {
         URLParts(
-            scheme: "http",
+            scheme: origin.scheme,
             host: origin.host,
             port: origin.port,
             target: "/\(original.authority)\(original.target)"
@@ -40,5 +43,5 @@ public struct EndpointOverride: Sendable, Equatable {
     }
 
     /// The origin as a string, e.g. `http://127.0.0.1:8080`.
-    public var originURL: String { "http://\(origin.authority)" }
+    public var originURL: String { "\(origin.scheme)://\(origin.authority)" }
 }

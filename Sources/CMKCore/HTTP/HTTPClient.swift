@@ -6,22 +6,61 @@
     #error("cmk's HTTP client needs Glibc or Musl")
 #endif
 
-/// The HTTP client every provider uses: one place for the endpoint override and deadlines.
+/// The HTTP client every provider uses: one place for the endpoint override, trust roots,
+/// proxies and deadlines.
 ///
 /// Plain http (loopback, instance metadata) goes over a small socket transport; https is handed
-/// to `libcmk-https.so`, loaded on the first https request only.
+/// to `libcmk-https.so` (C over the system's libcurl), loaded on the first https request only.
 public struct HTTPClient: Sendable {
+    /// `CMK_CA_BUNDLE`: PEM trust roots used for https instead of the system's.
+    public static let caBundleVariable = "CMK_CA_BUNDLE"
+
+    /// The variables the client reads.
+    public static let environmentVariables =
+        [EndpointOverride.environmentVariable, caBundleVariable] + ProxySettings.environmentVariables
+
     /// Nil unless `CMK_ENDPOINT_OVERRIDE` is set (and loopback).
     public let endpointOverride: EndpointOverride?
+    /// Nil: the system's trust roots.
+    public let caBundle: String?
+    public let proxies: ProxySettings
 
-    /// Reads `CMK_ENDPOINT_OVERRIDE` from `environment`; a non-loopback override is an error.
+    /// Reads the override, `CMK_CA_BUNDLE` and the proxy variables from `environment`; a
+    /// non-loopback override or a CA bundle that cannot be read is an error.
     public init(environment: [String: String]) throws(HTTPError) {
         endpointOverride = try EndpointOverride(environment: environment)
+        proxies = ProxySettings(environment: environment)
+        if let path = environment[Self.caBundleVariable], !path.isEmpty {
+            if let problem = Self.caBundleProblem(path) {
+                throw HTTPError(.invalidSetting, "\(Self.caBundleVariable)=\(path): \(problem)")
+            }
+            caBundle = path
+        } else {
+            caBundle = nil
+        }
     }
 
     /// A client for the current process environment.
     public init() throws(HTTPError) {
-        try self.init(environment: currentEnvironment(only: [EndpointOverride.environmentVariable]))
+        try self.init(environment: currentEnvironment(only: Self.environmentVariables))
+    }
+
+    /// Why `path` cannot serve as a CA bundle, or nil when it can: a readable file with a PEM certificate.
+    public static func caBundleProblem(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "\(errnoText()); give a readable PEM file of trust roots" }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            return "not a regular file; give a PEM file of trust roots"
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("-----BEGIN CERTIFICATE-----")
+        else {
+            return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        }
+        return nil
     }
 
     /// The URL a request to `url` will really go to (after the override).
@@ -41,7 +80,14 @@ public struct HTTPClient: Sendable {
                 Result { () throws(HTTPError) in try SocketTransport.perform(request, to: target, deadline: deadline) }
             }
         } else {
-            result = await HTTPSTransport.perform(request, url: target.url, deadline: deadline)
+            result = await HTTPSTransport.perform(
+                request,
+                url: target.url,
+                host: original.authority,
+                proxy: proxies.proxy(for: original),
+                caBundle: caBundle,
+                deadline: deadline
+            )
         }
         return try result.get()
     }

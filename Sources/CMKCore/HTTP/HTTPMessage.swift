@@ -51,6 +51,16 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let timedOut = Code(name: "timed-out")
         public static let malformedResponse = Code(name: "malformed-response")
         public static let transportUnavailable = Code(name: "transport-unavailable")
+        /// The server's certificate did not verify against the trust roots (or its name is wrong).
+        public static let certificateUntrusted = Code(name: "certificate-untrusted")
+        /// The TLS handshake failed for another reason.
+        public static let tlsFailed = Code(name: "tls-failed")
+        /// The proxy refused the tunnel or could not be reached.
+        public static let proxyFailed = Code(name: "proxy-failed")
+        /// Headers or body over the client's limits.
+        public static let responseTooLarge = Code(name: "response-too-large")
+        /// A setting of the client is wrong (CMK_CA_BUNDLE names no readable file).
+        public static let invalidSetting = Code(name: "invalid-setting")
     }
 
     public var code: Code
@@ -132,6 +142,12 @@ package struct URLParts: Sendable, Equatable {
     }
 
     package var url: String { "\(scheme)://\(authority)\(target)" }
+
+    /// Link-local addresses, where instance metadata lives: 169.254.0.0/16, fe80::/10, fd00:ec2::254.
+    package var isLinkLocal: Bool {
+        if host.hasPrefix("169.254."), IPv4(host) != nil { return true }
+        return host.hasPrefix("fe80:") || host == "fd00:ec2::254"
+    }
 
     /// 127.0.0.0/8, ::1 or localhost.
     package var isLoopback: Bool {

@@ -1,5 +1,4 @@
 internal import CMKPluginABI
-import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,19 +9,29 @@ import Synchronization
     #error("cmk's HTTPS transport loader needs Glibc or Musl")
 #endif
 
-/// Hands https requests to `libcmk-https.so` (FoundationNetworking), loaded on first use.
+/// Hands https requests to `libcmk-https.so` (C over the system's libcurl), loaded on first use.
 ///
 /// Keeping libcurl out of the start-up path is what keeps an off-cloud `cmk status` near the cost
 /// of a hello world; the price is one dlopen the first time a provider really goes to the network.
+/// The library is C, not Swift: loading Foundation into the process is what once kept cmk from
+/// exiting (see `CMK.main`), and it would triple the memory of an Azure run.
 enum HTTPSTransport {
     static let libraryName = "libcmk-https.so"
     static let libraryEnvironmentVariable = "CMK_HTTPS_LIBRARY"
+    /// Beyond the request's own deadline, how long the client waits for the transport before it
+    /// gives up on its own: the transport keeps its deadline, so this only guards against a bug.
+    static let grace: Duration = .milliseconds(500)
 
     private static let loaded = Mutex<Result<cmk_https_perform_fn, HTTPError>?>(nil)
 
-    static func perform(_ request: HTTPRequest, url: String, deadline: ContinuousClock.Instant) async -> Result<
-        HTTPResponse, HTTPError
-    > {
+    static func perform(
+        _ request: HTTPRequest,
+        url: String,
+        host: String,
+        proxy: String?,
+        caBundle: String?,
+        deadline: ContinuousClock.Instant
+    ) async -> Result<HTTPResponse, HTTPError> {
         let perform: cmk_https_perform_fn
         switch load() {
         case .success(let function): perform = function
@@ -30,38 +39,48 @@ enum HTTPSTransport {
         }
         let (seconds, attoseconds) = (deadline - .now).components
         let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-        struct Wire: Encodable {
-            var method: String
-            var url: String
-            var headers: [String: String]
-            var timeout_ms: Int64
-        }
-        guard
-            let json = try? JSONEncoder().encode(
-                Wire(method: request.method, url: url, headers: request.headers, timeout_ms: milliseconds)
-            )
-        else {
-            return .failure(HTTPError(.invalidURL, "cannot encode the request for \(url)"))
-        }
-        let reply = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
-            let token = Unmanaged.passRetained(HTTPSReplyBox(continuation)).toOpaque()
-            Array(json).withUnsafeBufferPointer { jsonBuffer in
-                request.body.withUnsafeBufferPointer { bodyBuffer in
-                    jsonBuffer.withMemoryRebound(to: CChar.self) { chars in
-                        perform(
-                            chars.baseAddress,
-                            chars.count,
-                            bodyBuffer.baseAddress,
-                            bodyBuffer.count,
-                            token,
-                            httpsDone
-                        )
-                    }
-                }
+        var headerLines = ""
+        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
+            // A header value with a line break would smuggle a second header: refuse it.
+            guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
+                !value.contains(where: { $0 == "\r" || $0 == "\n" })
+            else {
+                return .failure(HTTPError(.invalidURL, "header '\(name)' for \(host) holds a line break"))
             }
+            headerLines += "\(name): \(value)\n"
         }
-        return reply
+        let call = HTTPSCall(
+            method: request.method,
+            url: url,
+            headers: headerLines,
+            body: request.body,
+            timeoutMilliseconds: milliseconds,
+            proxy: proxy,
+            caBundle: caBundle
+        )
+        let timedOut = HTTPError(.timedOut, "\(host): no answer within \(milliseconds) ms")
+        let result = await runOnOwnThread(until: deadline + grace, orElse: .failure(timedOut)) {
+            call.run(perform)
+        }
+        return result.mapError { error in
+            HTTPError(error.code, Self.explain(error, host: host, proxy: proxy, caBundle: caBundle))
+        }
+    }
+
+    /// The message an admin reads: which host, what went wrong, and what to change.
+    private static func explain(_ error: HTTPError, host: String, proxy: String?, caBundle: String?) -> String {
+        switch error.code {
+        case .certificateUntrusted:
+            let roots = caBundle.map { "the CA bundle \($0)" } ?? "the system's trust roots"
+            return "certificate of \(host) not trusted by \(roots) (\(error.reason)); set CMK_CA_BUNDLE if your"
+                + " network inspects TLS"
+        case .tlsFailed: return "TLS handshake with \(host) failed: \(error.reason)"
+        case .proxyFailed: return "\(error.reason); check HTTPS_PROXY and NO_PROXY"
+        case .connectionFailed where proxy != nil:
+            return "\(host) via proxy \(proxy!): \(error.reason); check HTTPS_PROXY and NO_PROXY"
+        case .invalidSetting: return "CMK_CA_BUNDLE=\(caBundle ?? ""): \(error.reason)"
+        default: return "\(host): \(error.reason)"
+        }
     }
 
     private static func load() -> Result<cmk_https_perform_fn, HTTPError> {
@@ -87,7 +106,7 @@ enum HTTPSTransport {
                 continue
             }
             guard let symbol = dlsym(handle, CMK_HTTPS_PERFORM_SYMBOL) else {
-                reasons.append("\(path): no symbol \(CMK_HTTPS_PERFORM_SYMBOL)")
+                reasons.append("\(path): no symbol \(CMK_HTTPS_PERFORM_SYMBOL) (built for another cmk?)")
                 continue
             }
             return .success(unsafeBitCast(symbol, to: cmk_https_perform_fn.self))
@@ -101,36 +120,96 @@ enum HTTPSTransport {
     }
 }
 
-private final class HTTPSReplyBox: Sendable {
-    let continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>
-    init(_ continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) {
-        self.continuation = continuation
+/// One request's C strings, kept alive for the blocking call.
+private struct HTTPSCall: Sendable {
+    var method: String
+    var url: String
+    var headers: String
+    var body: [UInt8]
+    var timeoutMilliseconds: Int64
+    var proxy: String?
+    var caBundle: String?
+
+    func run(_ perform: cmk_https_perform_fn) -> Result<HTTPResponse, HTTPError> {
+        let sink = HTTPSReplySink()
+        method.withCString { method in
+            url.withCString { url in
+                headers.withCString { headers in
+                    (proxy ?? "").withCString { proxy in
+                        (caBundle ?? "").withCString { caBundle in
+                            body.withUnsafeBufferPointer { body in
+                                var request = cmk_https_request()
+                                request.abi_version = UInt32(CMK_HTTPS_ABI_VERSION)
+                                request.struct_size = UInt32(MemoryLayout<cmk_https_request>.size)
+                                request.method = method
+                                request.url = url
+                                request.headers = headers
+                                request.body = body.baseAddress
+                                request.body_length = body.count
+                                request.timeout_ms = timeoutMilliseconds
+                                request.proxy = proxy
+                                request.ca_bundle = caBundle
+                                let context = Unmanaged.passUnretained(sink).toOpaque()
+                                perform(&request, context, httpsReply)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return sink.result ?? .failure(HTTPError(.malformedResponse, "the https transport gave no reply"))
     }
 }
 
-private let httpsDone: cmk_https_done_fn = { context, json, jsonLength, body, bodyLength in
-    guard let context else { return }
-    let box = Unmanaged<HTTPSReplyBox>.fromOpaque(context).takeRetainedValue()
-    struct Wire: Decodable {
-        var status: Int?
-        var headers: [String: String]?
-        var error: String?
-    }
-    let jsonBytes = json.map { Data(bytes: $0, count: jsonLength) } ?? Data()
-    let bodyBytes = body.map { Array(UnsafeBufferPointer(start: $0, count: bodyLength)) } ?? []
-    guard let wire = try? JSONDecoder().decode(Wire.self, from: jsonBytes) else {
-        box.continuation.resume(
-            returning: .failure(HTTPError(.malformedResponse, "the https transport returned an unreadable reply"))
+/// Receives the reply during the call; the call returns only after the callback ran.
+private final class HTTPSReplySink: @unchecked Sendable {
+    // Unchecked: written by the callback on the calling thread, read by it after the call returns.
+    var result: Result<HTTPResponse, HTTPError>?
+}
+
+private let httpsReply: cmk_https_reply_fn = { context, reply in
+    guard let context, let reply else { return }
+    let sink = Unmanaged<HTTPSReplySink>.fromOpaque(context).takeUnretainedValue()
+    guard sink.result == nil else { return }  // exactly once, even from a faulty transport
+    let outcome = reply.pointee
+    if outcome.error == Int32(CMK_HTTPS_OK) {
+        let headerText =
+            outcome.headers.map {
+                String(
+                    decoding: UnsafeRawBufferPointer(start: $0, count: outcome.headers_length),
+                    as: UTF8.self
+                )
+            } ?? ""
+        let body = outcome.body.map { Array(UnsafeBufferPointer(start: $0, count: outcome.body_length)) } ?? []
+        sink.result = .success(
+            HTTPResponse(status: Int(outcome.status), headers: parseHeaderLines(headerText), body: body)
         )
         return
     }
-    if let status = wire.status {
-        var headers: [String: String] = [:]
-        for (name, value) in wire.headers ?? [:] { headers[name.lowercased()] = value }
-        box.continuation.resume(returning: .success(HTTPResponse(status: status, headers: headers, body: bodyBytes)))
-    } else {
-        let reason = wire.error ?? "unknown error"
-        let code: HTTPError.Code = reason.contains("timed out") ? .timedOut : .connectionFailed
-        box.continuation.resume(returning: .failure(HTTPError(code, reason)))
+    let message = outcome.message.map { String(cString: $0) } ?? "unknown error"
+    let code: HTTPError.Code =
+        switch Int(outcome.error) {
+        case Int(CMK_HTTPS_TIMED_OUT): .timedOut
+        case Int(CMK_HTTPS_UNTRUSTED): .certificateUntrusted
+        case Int(CMK_HTTPS_TLS_FAILED): .tlsFailed
+        case Int(CMK_HTTPS_PROXY_REFUSED): .proxyFailed
+        case Int(CMK_HTTPS_TOO_LARGE): .responseTooLarge
+        case Int(CMK_HTTPS_UNAVAILABLE): .transportUnavailable
+        case Int(CMK_HTTPS_BAD_REQUEST): .invalidURL
+        case Int(CMK_HTTPS_CA_BUNDLE): .invalidSetting
+        default: .connectionFailed
+        }
+    sink.result = .failure(HTTPError(code, message))
+}
+
+/// Header lines of one response (`Name: value`), names lowercased, repeats joined with ", ".
+package func parseHeaderLines(_ text: String) -> [String: String] {
+    var headers: [String: String] = [:]
+    for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("HTTP/") else { continue }
+        let name = line[..<colon].lowercased()
+        let value = String(line[line.index(after: colon)...]).trimmingSpaces()
+        headers[name] = headers[name].map { "\($0), \(value)" } ?? value
     }
+    return headers
 }

@@ -16,7 +16,7 @@ import FoundationEssentials
 /// ```
 /// Flags beat environment variables, which beat this file.
 package struct ConfigFile: Sendable, Equatable {
-    package static let topLevelKeys = ["provider", "output", "isolate", "plugin-path"]
+    package static let topLevelKeys = ["provider", "output", "isolate", "plugin-path", "ca-bundle"]
 
     /// Where it was read from, nil when there is no file.
     package var path: String?

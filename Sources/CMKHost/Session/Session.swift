@@ -1,5 +1,13 @@
 package import CMKCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#else
+    #error("cmk needs Glibc or Musl")
+#endif
+
 /// One run of `cmk`: the environment, the config, and the providers found.
 package struct Session: Sendable {
     package var environment: [String: String]
@@ -18,7 +26,9 @@ package struct Session: Sendable {
     package static func start(environment: [String: String], isolateFlag: Bool = false) async throws(ConfigError)
         -> Session
     {
+        var environment = environment
         let config = try ConfigFile.load(environment: environment)
+        try applyCABundle(config, to: &environment)
         let paths = [environment[PluginSearchPath.environmentVariable], config.values["plugin-path"]].compactMap { $0 }
         let searchPath = PluginSearchPath(
             pluginPath: paths.joined(separator: ":"),
@@ -35,6 +45,21 @@ package struct Session: Sendable {
             catalog = await ProviderCatalog.discover(searchPath: searchPath, trust: trust)
         }
         return Session(environment: environment, config: config, catalog: catalog)
+    }
+
+    /// `ca-bundle =` in the config stands for `CMK_CA_BUNDLE` (which beats it), for in-process
+    /// providers (the process environment) and workers (the environment they are given) alike.
+    private static func applyCABundle(_ config: ConfigFile, to environment: inout [String: String])
+        throws(ConfigError)
+    {
+        guard environment[HTTPClient.caBundleVariable]?.isEmpty ?? true, let path = config.values["ca-bundle"],
+            !path.isEmpty
+        else { return }
+        if let problem = HTTPClient.caBundleProblem(path) {
+            throw ConfigError(path: config.path ?? "config", line: nil, reason: "ca-bundle = \(path): \(problem)")
+        }
+        environment[HTTPClient.caBundleVariable] = path
+        setenv(HTTPClient.caBundleVariable, path, 1)
     }
 
     /// The provider named on the command line, in `CMK_PROVIDER` or in the config, with where it came from.
