@@ -18,7 +18,8 @@ struct AzureProvider: CloudKeyProvider {
     static let reserve: Duration = .milliseconds(100)
 
     func detect(_ request: DetectionRequest) async -> Detection {
-        let client = try? HTTPClient(environment: currentEnvironment(only: [EndpointOverride.environmentVariable]))
+        // Every variable the client reads (override, CA bundle, proxies), as for status.
+        let client = try? HTTPClient()
         return await AzureDetector().detect(request, client: client)
     }
 

@@ -16,14 +16,24 @@ final class AzureEmulatorProcess: @unchecked Sendable {
     static let scenarios = "\(TestPaths.repository)/Tests/Fixtures/azure/scenarios"
 
     let origin: String
+    /// With `tls`: the test CA that signed the emulator's certificate, for `CMK_CA_BUNDLE`.
+    let caBundle: String?
     private let process: Process
     private let input: Pipe
 
     /// Starts the emulator on `scenario`: a name under Tests/Fixtures/azure/scenarios or a file path.
-    init(_ scenario: String) async throws {
+    /// With `tls`, it serves https through its TLS front (`--tls`), so cmk's production transport runs.
+    init(_ scenario: String, tls: Bool = false) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(TestPaths.products)/cmk-azure-emulator")
         process.arguments = ["--scenario", scenario]
+        if tls {
+            let directory = NSTemporaryDirectory() + "cmk-emulator-tls-\(UUID().uuidString)"
+            process.arguments! += ["--tls-dir", directory]
+            caBundle = "\(directory)/ca.pem"
+        } else {
+            caBundle = nil
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.repository)
         let output = Pipe()
         process.standardOutput = output
@@ -42,7 +52,7 @@ final class AzureEmulatorProcess: @unchecked Sendable {
                 continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
             }
         }
-        guard line.hasPrefix("http://127.0.0.1:") else {
+        guard line.hasPrefix(tls ? "https://127.0.0.1:" : "http://127.0.0.1:") else {
             process.terminate()
             throw TestFailure("the emulator printed '\(line)' instead of its origin")
         }
@@ -50,13 +60,13 @@ final class AzureEmulatorProcess: @unchecked Sendable {
     }
 
     /// Starts the emulator on a named scenario changed by `patch` (a JSON object edited in place).
-    convenience init(_ base: String, patch: (inout [String: Any]) -> Void) async throws {
+    convenience init(_ base: String, tls: Bool = false, patch: (inout [String: Any]) -> Void) async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(Self.scenarios)/\(base).json"))
         var scenario = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         patch(&scenario)
         let path = NSTemporaryDirectory() + "cmk-azure-scenario-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: path))
-        try await self.init(path)
+        try await self.init(path, tls: tls)
     }
 
     deinit { stop() }
@@ -67,20 +77,25 @@ final class AzureEmulatorProcess: @unchecked Sendable {
     var signedIn: [String: String] {
         [
             "CMK_ENDPOINT_OVERRIDE": origin, "AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.clientID,
-            "AZURE_CLIENT_SECRET": Self.clientSecret,
+            "AZURE_CLIENT_SECRET": Self.clientSecret, "CMK_CA_BUNDLE": caBundle ?? "",
         ]
+    }
+
+    /// A client that trusts this emulator (its test CA when it serves https).
+    private var client: HTTPClient {
+        get throws { try HTTPClient(environment: caBundle.map { ["CMK_CA_BUNDLE": $0] } ?? [:]) }
     }
 
     /// What the emulator was asked so far.
     func requests() async throws -> [Request] {
-        let response = try await HTTPClient(environment: [:]).send(HTTPRequest(url: "\(origin)/_emulator/requests"))
+        let response = try await client.send(HTTPRequest(url: "\(origin)/_emulator/requests"))
         return try JSONDecoder().decode([Request].self, from: Data(response.body))
     }
 
     /// A token the emulator issued (for a fake `az`).
     func token(resource: String, kind: String = "user") async throws -> String {
         let url = "\(origin)/_emulator/token?resource=\(resource)&kind=\(kind)"
-        let response = try await HTTPClient(environment: [:]).send(HTTPRequest(url: url))
+        let response = try await client.send(HTTPRequest(url: url))
         struct Reply: Decodable { var accessToken: String }
         return try JSONDecoder().decode(Reply.self, from: Data(response.body)).accessToken
     }

@@ -118,10 +118,28 @@ struct EndpointOverrideTests {
     }
 
     @Test(
-        "refuses any origin that is not loopback http",
+        "an https origin keeps TLS: every request, instance metadata included, goes to the same https origin",
         arguments: [
-            "http://10.0.0.1:80", "https://127.0.0.1:8443", "http://169.254.169.254", "http://example.com:8080",
-            "127.0.0.1:8080", "http://127.0.0.1:8080/path",
+            (
+                "https://login.microsoftonline.com/common/oauth2/v2.0/token?x=1",
+                "https://127.0.0.1:8443/login.microsoftonline.com/common/oauth2/v2.0/token?x=1"
+            ),
+            (
+                "http://169.254.169.254/metadata/instance?api-version=2021-02-01",
+                "https://127.0.0.1:8443/169.254.169.254/metadata/instance?api-version=2021-02-01"
+            ),
+        ]
+    )
+    func rewriteHTTPS(_ original: String, _ expected: String) async throws {
+        let client = try HTTPClient(environment: ["CMK_ENDPOINT_OVERRIDE": "https://127.0.0.1:8443"])
+        #expect(try client.effectiveURL(original) == expected)
+    }
+
+    @Test(
+        "refuses any origin that is not a loopback origin",
+        arguments: [
+            "http://10.0.0.1:80", "https://10.0.0.1:8443", "http://169.254.169.254", "http://example.com:8080",
+            "https://example.com", "127.0.0.1:8080", "http://127.0.0.1:8080/path",
         ]
     )
     func refuses(_ origin: String) {

@@ -69,6 +69,11 @@ public struct HTTPClient: Sendable {
         return (endpointOverride?.rewrite(parts) ?? parts).url
     }
 
+    /// The proxy a request to `url` would go through, or nil for a direct connection.
+    public func proxy(for url: String) throws(HTTPError) -> String? {
+        proxies.proxy(for: try URLParts(parsing: url))
+    }
+
     /// Sends `request` and waits at most `request.timeout` for the whole response.
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         let original = try URLParts(parsing: request.url)
