@@ -57,6 +57,7 @@ struct AzureProvider: CloudKeyProvider {
         let checks = StatusChecks.assemble(
             context: context,
             findings: findings,
+            vaultTenant: try? await challenge?.value.get().tenant,
             signIn: Self.signInHelp(chain, options),
             now: Date()
         )
@@ -110,8 +111,10 @@ struct AzureProvider: CloudKeyProvider {
             : "Sign in to check" + (chain.notes.isEmpty ? "" : " (" + chain.notes.joined(separator: "; ") + ")")
         return StatusChecks.SignInHelp(
             summary: summary,
-            how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an application with Reader on the "
-                + "vault's subscription), or run az login"
+            how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run az login. What the checks "
+                + "read needs: Reader on the vault's subscription (the vault, its role assignments); Key Vault Reader "
+                + "or Key Vault Crypto User on the vault (the key's data plane); for an application, Microsoft Graph "
+                + "Application.Read.All (the vendor's service principal) and RoleManagement.Read.Directory (roles)"
         )
     }
 }
