@@ -27,15 +27,16 @@ struct AzureProvider: CloudKeyProvider {
         let environment = currentEnvironment()
         let cloud = options.key?.cloud ?? request.platform?.details["cloud"].flatMap(AzureCloud.named) ?? .publicCloud
         let http = try Self.http(environment, request)
+        // Read without a token even when no one is signed in: the challenge names the tenant.
+        let challenge = options.key.map { key in Task { await KeyVaultClient.challenge(for: key, http: http) } }
         let chain = CredentialChain(
             choice: options.credential,
             environment: environment,
             azureDetected: request.platform?.strength == .strong,
-            cloud: cloud
+            cloud: cloud,
+            vaultTenant: challenge.map { challenge in { @Sendable in try? await challenge.value.get().tenant } }
         )
         let tokens = TokenCache(chain: chain, http: http)
-        // Read without a token even when no one is signed in: the challenge names the tenant.
-        let challenge = options.key.map { key in Task { await KeyVaultClient.challenge(for: key, http: http) } }
         var findings: LiveStatus.Findings?
         if !chain.candidates.isEmpty {
             findings = await LiveStatus(

@@ -455,4 +455,30 @@ struct AzureAccessTests {
         #expect(status.result.status == 3)
         #expect(status.remediation("app-consent").contains("Application.Read.All"))
     }
+
+    @Test("the Azure CLI is asked for tokens in the vault's tenant, and without it when it is not a member there")
+    func azureCLITenant() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let bin = try TemporaryDirectory("cmk-azure-bin")
+        defer { bin.cleanUp() }
+        let log = bin.file("calls")
+        var script = "#!/bin/sh\necho \"$*\" >> \(log)\n"
+        // Refuses the vault's tenant once, as az does for a tenant the account is not in.
+        script += "case \"$*\" in *--tenant*) [ -e \(log).refused ] || { : > \(log).refused; exit 1; } ;; esac\n"
+        script += "case \"$*\" in\n"
+        for resource in ["https://management.azure.com", "https://graph.microsoft.com", "https://vault.azure.net"] {
+            let token = try await emulator.token(resource: resource)
+            script += "  *\"--resource \(resource) \"*) echo '{\"accessToken\": \"\(token)\"}' ;;\n"
+        }
+        script += "esac\n"
+        try bin.write("az", script)
+        chmod(bin.file("az"), 0o755)
+        let status = try await AzureStatus.run(
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
+        )
+        #expect(status.result.status == 0, "\(status.result.stdout)")
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(calls.filter { $0.hasSuffix("--tenant \(AzureEmulatorProcess.tenant)") }.count == 3)
+        #expect(calls.filter { !$0.contains("--tenant") }.count == 1, "one retry in the default tenant")
+    }
 }
