@@ -202,7 +202,9 @@ struct LiveStatus: Sendable {
                 )
             )
         case .failure(let failure):
-            return .failure(CallFailure(failure.code, "cannot locate the vault: \(failure.reason)", status: failure.status))
+            return .failure(
+                CallFailure(failure.code, "cannot locate the vault: \(failure.reason)", status: failure.status)
+            )
         }
     }
 

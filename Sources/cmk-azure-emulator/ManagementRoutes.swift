@@ -147,7 +147,11 @@ extension AzureEmulator {
             return false
         }
         guard let definition = custom ?? templates.builtInRoles[id.lowercased()] else {
-            return Self.error(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '\(id)' does not exist.")
+            return Self.error(
+                404,
+                "RoleDefinitionDoesNotExist",
+                "The specified role definition with ID '\(id)' does not exist."
+            )
         }
         return .json(definition.text)
     }
@@ -162,7 +166,8 @@ extension AzureEmulator {
         let name = Self.quoted(after: "name =~ ", in: query)?.lowercased()
         let subscriptions = Set((scenario.subscriptions ?? []).map { $0.lowercased() })
         let rows = (scenario.vaults ?? []).filter { vault in
-            subscriptions.contains(vault.subscriptionId.lowercased()) && (name == nil || vault.name.lowercased() == name)
+            subscriptions.contains(vault.subscriptionId.lowercased())
+                && (name == nil || vault.name.lowercased() == name)
         }.map { vault in
             JSONValue.object([
                 "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
@@ -205,7 +210,8 @@ extension AzureEmulator {
                             "id": .string(id),
                             "type": .string(
                                 id == "00000000-0000-0000-0000-000000000000"
-                                    ? "SystemDefined" : groupIDs.contains(id.lowercased()) ? "Group" : "ServicePrincipal"
+                                    ? "SystemDefined"
+                                    : groupIDs.contains(id.lowercased()) ? "Group" : "ServicePrincipal"
                             ),
                         ])
                     }

@@ -87,7 +87,9 @@ struct AzureResilienceTests {
     @Test("one failing call turns only its own checks unknown", arguments: cases)
     func failingCall(_ failure: FaultCase) async throws {
         let faults = [failure.fault] + (failure.also.map { [$0] } ?? [])
-        let emulator = try await AzureEmulatorProcess("ready") { $0["faults"] = faults.map { $0.mapValues { $0 as Any } } }
+        let emulator = try await AzureEmulatorProcess("ready") {
+            $0["faults"] = faults.map { $0.mapValues { $0 as Any } }
+        }
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(status.result.status == 3)
         #expect(status.ids("unknown") == failure.unknown)

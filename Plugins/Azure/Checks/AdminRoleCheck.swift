@@ -93,7 +93,9 @@ enum AdminRoleCheck {
                 )
             }
             var evidence = ["active roles read from transitiveRoleAssignments (direct and through groups)"]
-            if case .failure(let failure) = user.eligible { evidence.append("eligible roles not read: \(failure.reason)") }
+            if case .failure(let failure) = user.eligible {
+                evidence.append("eligible roles not read: \(failure.reason)")
+            }
             return Check(
                 id: id,
                 state: .actionRequired,

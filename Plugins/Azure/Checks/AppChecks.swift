@@ -6,7 +6,14 @@ import CMKCore
 enum AppChecks {
     static func consent(_ principal: Result<ServicePrincipal?, CallFailure>, _ context: CheckContext) -> Check {
         let id = CheckID.appConsent.rawValue
-        if let cloudProblem = unavailableCloud(context) { return Check(id: id, state: .actionRequired, summary: cloudProblem, remediation: "Use a key in the Azure public cloud (see key-uri)") }
+        if let cloudProblem = unavailableCloud(context) {
+            return Check(
+                id: id,
+                state: .actionRequired,
+                summary: cloudProblem,
+                remediation: "Use a key in the Azure public cloud (see key-uri)"
+            )
+        }
         switch principal {
         case .success(let principal?):
             let evidence = [
@@ -64,7 +71,14 @@ enum AppChecks {
         context: CheckContext
     ) -> Check {
         let id = CheckID.appKeyAccess.rawValue
-        if let cloudProblem = unavailableCloud(context) { return Check(id: id, state: .actionRequired, summary: cloudProblem, remediation: "Use a key in the Azure public cloud (see key-uri)") }
+        if let cloudProblem = unavailableCloud(context) {
+            return Check(
+                id: id,
+                state: .actionRequired,
+                summary: cloudProblem,
+                remediation: "Use a key in the Azure public cloud (see key-uri)"
+            )
+        }
         let objectID: String
         switch principal {
         case .success(let principal?): objectID = principal.id
@@ -124,7 +138,9 @@ enum AppChecks {
         if case .failure(let failure) = rbac.denyAssignments {
             evidence.append("deny assignments not read: \(failure.reason)")
         }
-        if case .failure(let failure) = groups { evidence.append("groups of the service principal not read: \(failure.reason)") }
+        if case .failure(let failure) = groups {
+            evidence.append("groups of the service principal not read: \(failure.reason)")
+        }
         evidence += rbac.definitionFailures.map { "role definition not read: \($0.reason)" }
         let verdict = AccessEngine.rbac(
             principal: objectID,
@@ -199,7 +215,9 @@ enum AppChecks {
             )
         }
         guard verdict.granted else {
-            if case .failure(let failure) = groups, policies.contains(where: { $0.objectId.lowercased() != objectID.lowercased() }) {
+            if case .failure(let failure) = groups,
+                policies.contains(where: { $0.objectId.lowercased() != objectID.lowercased() })
+            {
                 return StaticChecks.unknown(
                     .appKeyAccess,
                     "Cannot tell whether a group's access policy covers the vendor's application: \(failure.reason)",

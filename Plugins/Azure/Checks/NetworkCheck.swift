@@ -47,7 +47,12 @@ enum NetworkCheck {
             + "\(monitoringAddress) for its key-access monitoring; add it with az keyvault network-rule add --name "
             + "\(context.vaultName) --resource-group \(context.resourceGroup) --ip-address \(monitoringAddress)"
         guard publicOff || firewallOn else {
-            return Check(id: id, state: .ok, summary: "The vault accepts connections from all networks", evidence: evidence)
+            return Check(
+                id: id,
+                state: .ok,
+                summary: "The vault accepts connections from all networks",
+                evidence: evidence
+            )
         }
         let gate = publicOff ? "public network access is disabled" : "the firewall denies by default"
         guard trusted else {

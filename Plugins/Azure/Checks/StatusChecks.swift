@@ -79,7 +79,8 @@ enum StatusChecks {
         if context.key == nil {
             for id in needKey { checks[id] = StaticChecks.unknown(id, "Needs the key identifier (see key-uri)") }
         }
-        for (id, check) in checks where check.state == .unknown && check.remediation == nil
+        for (id, check) in checks
+        where check.state == .unknown && check.remediation == nil
             && check.summary.contains("answered 403")
         {
             checks[id]?.remediation = "Needs \(neededPermission(id))"

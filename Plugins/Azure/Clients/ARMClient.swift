@@ -28,7 +28,8 @@ struct ARMClient: Sendable {
     func locate(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
         switch await resourceGraph(key) {
         case .success(let found): return .success(found)
-        case .failure(let failure) where failure.code == .refused || failure.code == .unavailable
+        case .failure(let failure)
+        where failure.code == .refused || failure.code == .unavailable
             || failure.code == .signIn:
             return .failure(failure)
         case .failure: return await walk(key)
@@ -37,7 +38,8 @@ struct ARMClient: Sendable {
 
     /// One Resource Graph query by type and name (KQL `=~` is case-insensitive, as vault names are).
     func resourceGraph(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
-        let query = "resources | where type =~ '\(key.resourceType.lowercased())' and name =~ '\(key.vaultName)' "
+        let query =
+            "resources | where type =~ '\(key.resourceType.lowercased())' and name =~ '\(key.vaultName)' "
             + "| project id, name, type"
         let body = Array("{\"query\":\"\(query)\"}".utf8)
         return await api.get(
@@ -126,7 +128,9 @@ struct ARMClient: Sendable {
 
     /// A role definition by the id an assignment names (`/subscriptions/…/roleDefinitions/{guid}`).
     func roleDefinition(_ definitionID: String) async -> Result<RoleDefinition, CallFailure> {
-        let path = definitionID.hasPrefix("/") ? definitionID : "/providers/Microsoft.Authorization/roleDefinitions/\(definitionID)"
+        let path =
+            definitionID.hasPrefix("/")
+            ? definitionID : "/providers/Microsoft.Authorization/roleDefinitions/\(definitionID)"
         return await api.get(
             RoleDefinition.self,
             "\(base)\(path)?api-version=\(Self.authorizationAPIVersion)",

@@ -20,8 +20,11 @@ struct GraphClient: Sendable {
     ///
     /// Access policies and deny assignments may name a group rather than the principal itself.
     func groups(of objectID: String) async -> Result<Set<String>, CallFailure> {
-        await list(DirectoryObjectID.self, "\(base)/servicePrincipals/\(PercentEncoding.encode(objectID))/transitiveMemberOf")
-            .map { Set($0.filter { $0.type == "#microsoft.graph.group" }.map(\.id)) }
+        await list(
+            DirectoryObjectID.self,
+            "\(base)/servicePrincipals/\(PercentEncoding.encode(objectID))/transitiveMemberOf"
+        )
+        .map { Set($0.filter { $0.type == "#microsoft.graph.group" }.map(\.id)) }
     }
 
     /// Active directory roles of `principalID`, its own and those of role-assignable groups it is in.
