@@ -202,9 +202,8 @@ struct LiveStatus: Sendable {
                 )
             )
         case .failure(let failure):
-            return .failure(
-                CallFailure(failure.code, "cannot locate the vault: \(failure.reason)", status: failure.status)
-            )
+            // No status: a 404 from the search must not read as "the key does not exist".
+            return .failure(CallFailure(failure.code, "cannot locate the vault: \(failure.reason)"))
         }
     }
 
