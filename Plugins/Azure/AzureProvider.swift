@@ -28,15 +28,16 @@ struct AzureProvider: CloudKeyProvider {
         let environment = currentEnvironment()
         let cloud = options.key?.cloud ?? request.platform?.details["cloud"].flatMap(AzureCloud.named) ?? .publicCloud
         let http = try Self.http(environment, request)
+        // Read without a token even when no one is signed in: the challenge names the tenant.
+        let challenge = options.key.map { key in Task { await KeyVaultClient.challenge(for: key, http: http) } }
         let chain = CredentialChain(
             choice: options.credential,
             environment: environment,
             azureDetected: request.platform?.strength == .strong,
-            cloud: cloud
+            cloud: cloud,
+            vaultTenant: challenge.map { challenge in { @Sendable in try? await challenge.value.get().tenant } }
         )
         let tokens = TokenCache(chain: chain, http: http)
-        // Read without a token even when no one is signed in: the challenge names the tenant.
-        let challenge = options.key.map { key in Task { await KeyVaultClient.challenge(for: key, http: http) } }
         var findings: LiveStatus.Findings?
         if !chain.candidates.isEmpty {
             findings = await LiveStatus(
@@ -58,6 +59,7 @@ struct AzureProvider: CloudKeyProvider {
         let checks = StatusChecks.assemble(
             context: context,
             findings: findings,
+            vaultTenant: try? await challenge?.value.get().tenant,
             signIn: Self.signInHelp(chain, options),
             now: Date()
         )
@@ -111,8 +113,10 @@ struct AzureProvider: CloudKeyProvider {
             : "Sign in to check" + (chain.notes.isEmpty ? "" : " (" + chain.notes.joined(separator: "; ") + ")")
         return StatusChecks.SignInHelp(
             summary: summary,
-            how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an application with Reader on the "
-                + "vault's subscription), or run az login"
+            how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run az login. What the checks "
+                + "read needs: Reader on the vault's subscription (the vault, its role assignments); Key Vault Reader "
+                + "or Key Vault Crypto User on the vault (the key's data plane); for an application, Microsoft Graph "
+                + "Application.Read.All (the vendor's service principal) and RoleManagement.Read.Directory (roles)"
         )
     }
 }

@@ -2,10 +2,10 @@ import FoundationEssentials
 
 /// The signed-in part of `cmk status`: every call as early as its inputs allow, all at once.
 ///
-/// The longest chain decides the wall time: sign-in → subscriptions → resources → vault and role
-/// assignments (four round trips; three with `--vault-resource-id`). The key, the key list, the
-/// service principal and the user's roles all fit inside it. Each future is a `Task` awaited by
-/// whoever needs it, so nothing waits for a call it does not depend on.
+/// The longest chain decides the wall time: sign-in → Resource Graph (or the service principal)
+/// → vault, role assignments and deny assignments → role definitions: four round trips. The key,
+/// the key list, the principal's groups and the user's roles all fit inside it. Each future is a
+/// `Task` awaited by whoever needs it, so nothing waits for a call it does not depend on.
 struct LiveStatus: Sendable {
     let key: KeyIdentifier?
     let vaultID: VaultResourceID?
@@ -15,8 +15,11 @@ struct LiveStatus: Sendable {
 
     /// What the calls found; each part fails on its own.
     struct Findings: Sendable {
+        /// The tenant the ARM token was issued in.
         var tenant: String?
         var servicePrincipal: Result<ServicePrincipal?, CallFailure>
+        /// The groups the vendor's service principal is in (for access policies and deny assignments).
+        var principalGroups: Result<Set<String>, CallFailure>
         var admin: Result<AdminRoleCheck.Identity, CallFailure>
         /// Nil without a key identifier.
         var vault: Vault?
@@ -26,8 +29,21 @@ struct LiveStatus: Sendable {
             var properties: Result<ARMVault, CallFailure>
             var key: Result<KeyFacts, CallFailure>
             var keyNames: Result<[String], CallFailure>
-            var roles: Result<[RoleAssignment], CallFailure>
+            var rbac: Result<RBACFacts, CallFailure>
+            /// The data plane answered cmk with 403 ForbiddenByFirewall (ARM was read instead).
+            var dataPlaneFirewalled: Bool
+            /// What the signed-in person may do at the vault; nil for an application.
+            var callerPermissions: Result<[PermissionSet], CallFailure>?
         }
+    }
+
+    /// The RBAC facts about the vendor's service principal at the vault, for ``AccessEngine``.
+    struct RBACFacts: Sendable {
+        var assignments: [RoleAssignment]
+        /// By role GUID, lowercased; a definition that could not be read is absent.
+        var definitions: [String: RoleDefinition]
+        var definitionFailures: [CallFailure]
+        var denyAssignments: Result<[DenyAssignment], CallFailure>
     }
 
     func run(challenge: Task<Result<BearerChallenge, CallFailure>, Never>?) async -> Findings {
@@ -39,15 +55,31 @@ struct LiveStatus: Sendable {
 
         let armToken = Task { await tokens.token(for: cloud.managementResource) }
         let principal = Task { await graph.servicePrincipal(appID: VendorApp.applicationID) }
-        let admin = Task { await Self.identity(graph: graph, tokens: tokens) }
+        let groups = Task { () -> Result<Set<String>, CallFailure> in
+            switch await principal.value {
+            case .success(let found?): return await graph.groups(of: found.id)
+            case .success(nil): return .success([])
+            case .failure(let failure): return .failure(failure)
+            }
+        }
+        let person = Task { await Self.person(graph: graph, tokens: tokens) }
+        let admin = Task { await Self.identity(person.value, graph: graph) }
         var vault: Findings.Vault?
         if let key, let challenge {
-            vault = await vaultFindings(key, challenge: challenge, arm: arm, api: api, principal: principal)
+            vault = await vaultFindings(
+                key,
+                challenge: challenge,
+                arm: arm,
+                api: api,
+                principal: principal,
+                isPerson: Task { (try? await person.value.get()) != nil }
+            )
         }
         let tenant = (try? await armToken.value.get())?.claims?.tid
         return Findings(
             tenant: tenant,
             servicePrincipal: await principal.value,
+            principalGroups: await groups.value,
             admin: await admin.value,
             vault: vault
         )
@@ -58,7 +90,8 @@ struct LiveStatus: Sendable {
         challenge: Task<Result<BearerChallenge, CallFailure>, Never>,
         arm: ARMClient,
         api: AuthorizedJSON,
-        principal: Task<Result<ServicePrincipal?, CallFailure>, Never>
+        principal: Task<Result<ServicePrincipal?, CallFailure>, Never>,
+        isPerson: Task<Bool, Never>
     ) async -> Findings.Vault {
         let keyVault = KeyVaultClient(api: api, key: key)
         let tokens = tokens
@@ -76,23 +109,43 @@ struct LiveStatus: Sendable {
         }
         let dataNames = Task { await challenge.value.asyncFlatMap { await keyVault.keyNames($0) } }
         let properties = Task { await Self.withVault(located) { await arm.vault($0) } }
-        let roles = Task { () -> Result<[RoleAssignment], CallFailure> in
+        let denies = Task { await Self.withVault(located) { await arm.denyAssignments($0) } }
+        let caller = Task { () -> Result<[PermissionSet], CallFailure>? in
+            guard await isPerson.value else { return nil }
+            return await Self.withVault(located) { await arm.callerPermissions($0) }
+        }
+        let rbac = Task { () -> Result<RBACFacts, CallFailure> in
+            let assignments: Result<[RoleAssignment], CallFailure>
             switch await principal.value {
             case .success(let found?):
-                return await Self.withVault(located) { await arm.roleAssignments($0, principalID: found.id) }
+                assignments = await Self.withVault(located) { await arm.roleAssignments($0, principalID: found.id) }
             case .success(nil):
-                return .success([])
+                assignments = .success([])
             case .failure(let failure):
-                return .failure(failure)
+                assignments = .failure(failure)
+            }
+            return await assignments.asyncFlatMap { found in
+                let (definitions, failures) = await Self.definitions(of: found, arm: arm)
+                return .success(
+                    RBACFacts(
+                        assignments: found,
+                        definitions: definitions,
+                        definitionFailures: failures,
+                        denyAssignments: await denies.value
+                    )
+                )
             }
         }
         // A principal that may not use the data plane (403) can often still read ARM: fall back.
         var keyFacts = await dataKey.value
+        var firewalled = false
         if case .failure(let failure) = keyFacts, failure.status == 403 {
+            firewalled = failure.isFirewall
             keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
         }
         var keyNames = await dataNames.value
         if case .failure(let failure) = keyNames, failure.status == 403 {
+            firewalled = firewalled || failure.isFirewall
             keyNames = await Self.withVault(located) { await arm.keyNames($0) }
         }
         _ = await vaultToken.value
@@ -101,8 +154,35 @@ struct LiveStatus: Sendable {
             properties: await properties.value,
             key: keyFacts,
             keyNames: keyNames,
-            roles: await roles.value
+            rbac: await rbac.value,
+            dataPlaneFirewalled: firewalled,
+            callerPermissions: await caller.value
         )
+    }
+
+    /// Every distinct role definition the assignments name, read at once.
+    private static func definitions(
+        of assignments: [RoleAssignment],
+        arm: ARMClient
+    ) async -> ([String: RoleDefinition], [CallFailure]) {
+        var seen: [String: String] = [:]
+        for assignment in assignments where seen[assignment.roleID] == nil {
+            seen[assignment.roleID] = assignment.properties.roleDefinitionId
+        }
+        return await withTaskGroup(of: (String, Result<RoleDefinition, CallFailure>).self) { group in
+            for (roleID, definitionID) in seen {
+                group.addTask { (roleID, await arm.roleDefinition(definitionID)) }
+            }
+            var definitions: [String: RoleDefinition] = [:]
+            var failures: [CallFailure] = []
+            for await (roleID, result) in group {
+                switch result {
+                case .success(let definition): definitions[roleID] = definition
+                case .failure(let failure): failures.append(failure)
+                }
+            }
+            return (definitions, failures)
+        }
     }
 
     /// Runs `body` on the located vault; a vault that was not found is a failure saying so.
@@ -122,24 +202,40 @@ struct LiveStatus: Sendable {
                 )
             )
         case .failure(let failure):
+            // No status: a 404 from the search must not read as "the key does not exist".
             return .failure(CallFailure(failure.code, "cannot locate the vault: \(failure.reason)"))
         }
     }
 
-    /// A person or an application, from the Graph token's claims; a person's directory roles.
-    private static func identity(
-        graph: GraphClient,
-        tokens: TokenCache
-    ) async
-        -> Result<AdminRoleCheck.Identity, CallFailure>
-    {
-        let token: AccessToken
+    /// The signed-in person's object id, or nil for an application (from the Graph token's claims).
+    private static func person(graph: GraphClient, tokens: TokenCache) async -> Result<String?, CallFailure> {
         switch await tokens.token(for: graph.cloud.graphResource) {
-        case .success(let value): token = value
-        case .failure(let failure): return .failure(failure)
+        case .success(let token):
+            guard let claims = token.claims, !claims.isApplication else { return .success(nil) }
+            guard let oid = claims.oid else {
+                return .failure(CallFailure(.malformed, "the signed-in person's token names no object id (oid)"))
+            }
+            return .success(oid)
+        case .failure(let failure):
+            return .failure(failure)
         }
-        if token.claims?.isApplication ?? true { return .success(.application) }
-        return await graph.myDirectoryRoles().map { .user(roles: $0) }
+    }
+
+    /// A person's active (direct and group-held) and eligible directory roles; or an application.
+    private static func identity(
+        _ person: Result<String?, CallFailure>,
+        graph: GraphClient
+    ) async -> Result<AdminRoleCheck.Identity, CallFailure> {
+        let objectID: String
+        switch person {
+        case .failure(let failure): return .failure(failure)
+        case .success(nil): return .success(.application)
+        case .success(let id?): objectID = id
+        }
+        async let active = graph.activeRoles(of: objectID)
+        async let eligible = graph.eligibleRoles(of: objectID)
+        let (roles, maybe) = await (active, eligible)
+        return roles.map { .user(AdminRoleCheck.UserRoles(objectID: objectID, active: $0, eligible: maybe)) }
     }
 }
 

@@ -55,9 +55,11 @@ final class AzureEmulator: Sendable {
         case .instanceMetadata: instanceMetadata(request)
         case .metadataToken: metadataToken(request)
         case .appServiceToken: appServiceToken(request)
-        case .subscriptions, .resources, .vault, .armKey, .armKeys, .roleAssignments:
+        case .subscriptions, .resources, .vault, .armKey, .armKeys, .roleAssignments, .denyAssignments, .permissions,
+            .roleDefinition, .resourceGraph:
             management(route, host: host, request)
-        case .servicePrincipal, .memberOf: graph(route, host: host, request)
+        case .servicePrincipal, .servicePrincipalGroups, .memberOf, .transitiveRoleAssignments, .roleEligibility:
+            graph(route, host: host, request)
         case .vaultKey, .vaultKeys: keyVault(route, host: host, request)
         case .notFound: Self.error(404, "NotFound", "the emulator has no route for \(host)\(request.path)")
         }

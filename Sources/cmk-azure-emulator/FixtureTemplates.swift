@@ -7,6 +7,8 @@ struct FixtureTemplates: Sendable {
     let armKey: JSONValue
     let dataPlaneKey: JSONValue
     let roleAssignment: JSONValue
+    /// Built-in role definitions by lowercased GUID (`builtin-role-definitions.json`).
+    let builtInRoles: [String: JSONValue]
 
     init(directory: String) throws {
         func body(_ file: String) throws -> JSONValue {
@@ -27,5 +29,11 @@ struct FixtureTemplates: Sendable {
             let first = assignments.first
         else { throw EmulatorError("the role assignment fixture has no value[0]") }
         roleAssignment = first
+        let rolesPath = "\(directory)/builtin-role-definitions.json"
+        guard let rolesBytes = readFile(rolesPath), case .array(let roles)? = try JSONValue.parse(rolesBytes)["value"]
+        else { throw EmulatorError("cannot read \(rolesPath)") }
+        var byID: [String: JSONValue] = [:]
+        for role in roles { if case .string(let name)? = role["name"] { byID[name.lowercased()] = role } }
+        builtInRoles = byID
     }
 }

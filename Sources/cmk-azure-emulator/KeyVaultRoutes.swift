@@ -16,7 +16,7 @@ extension AzureEmulator {
         }
         let resource = vault.challengeResource ?? CloudHosts.vaultAudience(host)
         guard tokens.validate(request.headers["authorization"], audience: resource) != nil else {
-            let authority = "https://\(CloudHosts.of(host).login)/\(scenario.tenantId)"
+            let authority = "https://\(CloudHosts.of(host).login)/\(vault.tenantId ?? scenario.tenantId)"
             return Self.error(
                 401,
                 "Unauthorized",
@@ -26,6 +26,21 @@ extension AzureEmulator {
         }
         if vault.dataPlane == "forbidden" {
             return Self.error(403, "Forbidden", "Caller is not authorized to perform action on resource.")
+        }
+        if vault.dataPlane == "firewall" {
+            return .json(
+                JSONValue.object([
+                    "error": .object([
+                        "code": .string("Forbidden"),
+                        "message": .string(
+                            "Client address is not authorized and caller is not a trusted service.\r\n"
+                                + "Client address: 127.0.0.1"
+                        ),
+                        "innererror": .object(["code": .string("ForbiddenByFirewall")]),
+                    ])
+                ]).text,
+                status: 403
+            )
         }
         switch route {
         case .vaultKey(_, let keyName, let version):

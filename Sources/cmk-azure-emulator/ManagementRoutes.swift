@@ -3,7 +3,7 @@ import LoopbackServer
 /// Azure Resource Manager: subscriptions, the resource search, vaults, keys, role assignments.
 extension AzureEmulator {
     func management(_ route: Route, host: String, _ request: ServerRequest) -> ServerResponse {
-        guard tokens.validate(request.headers["authorization"], audience: "https://\(host)") != nil else {
+        guard let caller = tokens.validate(request.headers["authorization"], audience: "https://\(host)") else {
             return Self.error(
                 401,
                 "AuthenticationFailed",
@@ -64,6 +64,21 @@ extension AzureEmulator {
         case .roleAssignments(let path):
             guard let vault = vault(path) else { return vaultNotFound(path) }
             return roleAssignments(vault, host: host, request)
+        case .denyAssignments(let path):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            return denyAssignments(vault)
+        case .permissions(let path):
+            guard vault(path) != nil else { return vaultNotFound(path) }
+            let actions = caller.isUser ? scenario.user?.armActions ?? ["*/read"] : ["*/read"]
+            let block = JSONValue.object([
+                "actions": .array(actions.map(JSONValue.string)), "notActions": .array([]),
+                "dataActions": .array([]), "notDataActions": .array([]),
+            ])
+            return .json(JSONValue.object(["value": .array([block])]).text)
+        case .roleDefinition(let id):
+            return roleDefinition(id)
+        case .resourceGraph:
+            return resourceGraph(request)
         default:
             return Self.error(404, "NotFound", "no ARM route")
         }
@@ -125,23 +140,128 @@ extension AzureEmulator {
         )
     }
 
+    /// A built-in or the scenario's custom role definition, by GUID.
+    private func roleDefinition(_ id: String) -> ServerResponse {
+        let custom = (scenario.roleDefinitions ?? []).first { definition in
+            if case .string(let name)? = definition["name"] { return name.lowercased() == id.lowercased() }
+            return false
+        }
+        guard let definition = custom ?? templates.builtInRoles[id.lowercased()] else {
+            return Self.error(
+                404,
+                "RoleDefinitionDoesNotExist",
+                "The specified role definition with ID '\(id)' does not exist."
+            )
+        }
+        return .json(definition.text)
+    }
+
+    /// Resource Graph: the vaults named by `name =~ 'x'`, across every subscription of the scenario.
+    private func resourceGraph(_ request: ServerRequest) -> ServerResponse {
+        guard request.method == "POST", let body = try? JSONValue.parse(request.body),
+            case .string(let query)? = body["query"]
+        else {
+            return Self.error(400, "BadRequest", "Please provide a query.")
+        }
+        let name = Self.quoted(after: "name =~ ", in: query)?.lowercased()
+        let subscriptions = Set((scenario.subscriptions ?? []).map { $0.lowercased() })
+        let rows = (scenario.vaults ?? []).filter { vault in
+            subscriptions.contains(vault.subscriptionId.lowercased())
+                && (name == nil || vault.name.lowercased() == name)
+        }.map { vault in
+            JSONValue.object([
+                "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
+                "type": .string("microsoft.keyvault/vaults"),
+            ])
+        }
+        return .json(
+            JSONValue.object([
+                "totalRecords": .number(Double(rows.count)), "count": .number(Double(rows.count)),
+                "data": .array(rows), "facets": .array([]), "resultTruncated": .string("false"),
+            ]).text
+        )
+    }
+
+    /// A scenario scope shorthand made absolute.
+    private func scope(_ shorthand: String?, _ vault: Scenario.Vault) -> String {
+        let vaultID = Self.vaultID(vault)
+        return switch shorthand ?? "vault" {
+        case "vault": vaultID
+        case "subscription": "/subscriptions/\(vault.subscriptionId)"
+        case "resourceGroup": "/subscriptions/\(vault.subscriptionId)/resourceGroups/\(vault.resourceGroup)"
+        case let other where other.hasPrefix("key:"): "\(vaultID)/keys/\(other.dropFirst(4))"
+        case let other: other
+        }
+    }
+
+    /// The groups that hold `objectID` as a member.
+    func groups(of objectID: String) -> [Scenario.Group] {
+        (scenario.groups ?? []).filter { group in group.members.contains { $0.lowercased() == objectID.lowercased() } }
+    }
+
+    private func denyAssignments(_ vault: Scenario.Vault) -> ServerResponse {
+        let value = (vault.denyAssignments ?? []).enumerated().map { index, deny -> JSONValue in
+            let scope = scope(deny.scope, vault)
+            let name = "d0e1a2b3-c4d5-4e6f-8a9b-\(format12(index))"
+            func principals(_ ids: [String]) -> JSONValue {
+                .array(
+                    ids.map { id in
+                        .object([
+                            "id": .string(id),
+                            "type": .string(
+                                id == "00000000-0000-0000-0000-000000000000"
+                                    ? "SystemDefined"
+                                    : groupIDs.contains(id.lowercased()) ? "Group" : "ServicePrincipal"
+                            ),
+                        ])
+                    }
+                )
+            }
+            return .object([
+                "id": .string("\(scope)/providers/Microsoft.Authorization/denyAssignments/\(name)"),
+                "name": .string(name), "type": .string("Microsoft.Authorization/denyAssignments"),
+                "properties": .object([
+                    "denyAssignmentName": .string(deny.name), "description": .string("emulator deny assignment"),
+                    "permissions": .array([
+                        .object([
+                            "actions": .array([]), "notActions": .array([]),
+                            "dataActions": .array(deny.dataActions.map(JSONValue.string)),
+                            "notDataActions": .array((deny.notDataActions ?? []).map(JSONValue.string)),
+                        ])
+                    ]),
+                    "scope": .string(scope), "doNotApplyToChildScopes": .bool(deny.doNotApplyToChildScopes ?? false),
+                    "principals": principals(deny.principals),
+                    "excludePrincipals": principals(deny.excludePrincipals ?? []), "isSystemProtected": .bool(true),
+                ]),
+            ])
+        }
+        return .json(JSONValue.object(["value": .array(value)]).text)
+    }
+
+    private var groupIDs: Set<String> { Set((scenario.groups ?? []).map { $0.id.lowercased() }) }
+
     /// The principal's assignments at the vault, above it and below it, paged by `rolePageSize`.
+    ///
+    /// `assignedTo('x')` also returns those held by the groups x is in; `principalId eq 'x'` does not.
     private func roleAssignments(_ vault: Scenario.Vault, host: String, _ request: ServerRequest) -> ServerResponse {
         let filter = request.query["$filter"] ?? ""
-        let principal = Self.quoted(after: "principalId eq ", in: filter)?.lowercased()
+        var principals: Set<String>?
+        if let principal = Self.quoted(after: "principalId eq ", in: filter)?.lowercased() {
+            principals = [principal]
+        } else if let start = filter.firstRange(of: "assignedTo('") {
+            let rest = filter[start.upperBound...]
+            let principal = String(rest.prefix { $0 != "'" }).lowercased()
+            principals = Set([principal] + groups(of: principal).map { $0.id.lowercased() })
+        }
         let vaultID = Self.vaultID(vault)
         let all = (vault.roleAssignments ?? []).enumerated().filter {
-            principal == nil || $0.element.principalId.lowercased() == principal
+            principals == nil || principals!.contains($0.element.principalId.lowercased())
         }
         .map { index, assignment -> JSONValue in
-            let scope: String =
-                switch assignment.scope ?? "vault" {
-                case "vault": vaultID
-                case "subscription": "/subscriptions/\(vault.subscriptionId)"
-                case "resourceGroup": "/subscriptions/\(vault.subscriptionId)/resourceGroups/\(vault.resourceGroup)"
-                case let other where other.hasPrefix("key:"): "\(vaultID)/keys/\(other.dropFirst(4))"
-                case let other: other
-                }
+            let scope = scope(assignment.scope, vault)
+            let type =
+                assignment.principalType
+                ?? (groupIDs.contains(assignment.principalId.lowercased()) ? "Group" : "ServicePrincipal")
             let name = "b0f43c54-e787-4862-89b1-\(String(format12(index)))"
             return templates.roleAssignment.merging(
                 .object([
@@ -152,7 +272,7 @@ extension AzureEmulator {
                             "/subscriptions/\(vault.subscriptionId)/providers/Microsoft.Authorization/roleDefinitions/"
                                 + assignment.roleDefinitionId
                         ),
-                        "principalId": .string(assignment.principalId), "principalType": .string("ServicePrincipal"),
+                        "principalId": .string(assignment.principalId), "principalType": .string(type),
                         "scope": .string(scope),
                     ]),
                 ])

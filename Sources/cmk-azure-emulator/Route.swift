@@ -10,8 +10,15 @@ enum Route: Sendable, Equatable {
     case armKey(VaultPath, name: String)
     case armKeys(VaultPath)
     case roleAssignments(VaultPath)
+    case denyAssignments(VaultPath)
+    case permissions(VaultPath)
+    case roleDefinition(id: String)
+    case resourceGraph
     case servicePrincipal(appID: String)
+    case servicePrincipalGroups(objectID: String)
     case memberOf
+    case transitiveRoleAssignments
+    case roleEligibility
     case vaultKey(vault: String, name: String, version: String?)
     case vaultKeys(vault: String)
     case notFound
@@ -35,8 +42,15 @@ enum Route: Sendable, Equatable {
         case .armKey: "arm.key"
         case .armKeys: "arm.keys"
         case .roleAssignments: "arm.roleAssignments"
+        case .denyAssignments: "arm.denyAssignments"
+        case .permissions: "arm.permissions"
+        case .roleDefinition: "arm.roleDefinition"
+        case .resourceGraph: "arm.resourceGraph"
         case .servicePrincipal: "graph.servicePrincipal"
+        case .servicePrincipalGroups: "graph.servicePrincipalGroups"
         case .memberOf: "graph.memberOf"
+        case .transitiveRoleAssignments: "graph.transitiveRoleAssignments"
+        case .roleEligibility: "graph.roleEligibility"
         case .vaultKey: "vault.key"
         case .vaultKeys: "vault.keys"
         case .notFound: "not-found"
@@ -63,8 +77,19 @@ enum Route: Sendable, Equatable {
             let prefix = "servicePrincipals(appId='"
             if segments.count == 2, segments[0] == "v1.0", segments[1].hasPrefix(prefix), segments[1].hasSuffix("')") {
                 self = .servicePrincipal(appID: String(segments[1].dropFirst(prefix.count).dropLast(2)))
+            } else if lower.count == 4, lower[0] == "v1.0", lower[1] == "serviceprincipals",
+                lower[3] == "transitivememberof"
+            {
+                self = .servicePrincipalGroups(objectID: segments[2])
             } else {
-                self = lower == ["v1.0", "me", "memberof"] ? .memberOf : .notFound
+                switch lower {
+                case ["v1.0", "me", "memberof"]: self = .memberOf
+                case ["v1.0", "rolemanagement", "directory", "transitiveroleassignments"]:
+                    self = .transitiveRoleAssignments
+                case ["v1.0", "rolemanagement", "directory", "roleeligibilityscheduleinstances"]:
+                    self = .roleEligibility
+                default: self = .notFound
+                }
             }
         } else if host.contains(".vault.") || host.contains(".managedhsm.") {
             let vault = String(host.prefix { $0 != "." })
@@ -81,6 +106,10 @@ enum Route: Sendable, Equatable {
 
     private static func management(_ segments: [String], _ lower: [String]) -> Route {
         if lower == ["subscriptions"] { return .subscriptions }
+        if lower == ["providers", "microsoft.resourcegraph", "resources"] { return .resourceGraph }
+        if lower.count >= 4, lower.suffix(4).dropLast() == ["providers", "microsoft.authorization", "roledefinitions"] {
+            return .roleDefinition(id: segments[segments.count - 1])
+        }
         if lower.count == 3, lower[0] == "subscriptions", lower[2] == "resources" {
             return .resources(subscription: segments[1])
         }
@@ -94,6 +123,8 @@ enum Route: Sendable, Equatable {
         case 1 where rest[0] == "keys": return .armKeys(vault)
         case 2 where rest[0] == "keys": return .armKey(vault, name: segments[9])
         case 3 where rest == ["providers", "microsoft.authorization", "roleassignments"]: return .roleAssignments(vault)
+        case 3 where rest == ["providers", "microsoft.authorization", "denyassignments"]: return .denyAssignments(vault)
+        case 3 where rest == ["providers", "microsoft.authorization", "permissions"]: return .permissions(vault)
         default: return .notFound
         }
     }

@@ -21,12 +21,44 @@ struct Scenario: Decodable, Sendable {
 
     struct User: Decodable, Sendable {
         var objectId: String
+        /// Role template ids held directly.
         var directoryRoles: [String]?
+        /// Roles held through role-assignable groups.
+        var groupRoles: [GroupRole]?
+        /// Role template ids the user may activate in PIM.
+        var eligibleRoles: [String]?
+        /// What the ARM permissions API answers for the user at any scope (default `*/read`).
+        var armActions: [String]?
+    }
+
+    struct GroupRole: Decodable, Sendable {
+        var groupId: String
+        var roleTemplateId: String
     }
 
     struct ServicePrincipal: Decodable, Sendable {
         var appId: String?
         var objectId: String
+        var accountEnabled: Bool?
+        var appOwnerOrganizationId: String?
+    }
+
+    /// A directory group and its members' object ids (transitive membership is not modelled).
+    struct Group: Decodable, Sendable {
+        var id: String
+        var members: [String]
+    }
+
+    /// A deny assignment: who it reaches, where, and which data actions it removes.
+    struct DenyAssignment: Decodable, Sendable {
+        var name: String
+        var principals: [String]
+        var excludePrincipals: [String]?
+        var dataActions: [String]
+        var notDataActions: [String]?
+        /// As for role assignments (`vault`, `subscription`, …, or absolute).
+        var scope: String?
+        var doNotApplyToChildScopes: Bool?
     }
 
     struct Key: Decodable, Sendable {
@@ -45,6 +77,8 @@ struct Scenario: Decodable, Sendable {
         var roleDefinitionId: String
         /// `vault`, `key:<name>`, `subscription`, `resourceGroup`, or an absolute scope.
         var scope: String?
+        /// `ServicePrincipal` by default; `Group` when `principalId` is one of `groups`.
+        var principalType: String?
     }
 
     struct Vault: Decodable, Sendable {
@@ -54,8 +88,12 @@ struct Scenario: Decodable, Sendable {
         var location: String?
         /// Patched over the fixture vault's `properties` (`null` removes a field).
         var properties: JSONValue?
-        /// `forbidden` answers 403 to every data-plane call made with a token.
+        /// `forbidden` answers 403 to every data-plane call made with a token; `firewall` answers 403
+        /// ForbiddenByFirewall (cmk's own address is outside the vault's firewall).
         var dataPlane: String?
+        /// The tenant the vault's challenge names (another tenant than the scenario's: a mismatch).
+        var tenantId: String?
+        var denyAssignments: [DenyAssignment]?
         /// The `resource` the 401 challenge names; by default the vault suffix's audience.
         var challengeResource: String?
         var keys: [Key]?
@@ -85,6 +123,9 @@ struct Scenario: Decodable, Sendable {
     var servicePrincipal: ServicePrincipal?
     var subscriptions: [String]?
     var vaults: [Vault]?
+    var groups: [Group]?
+    /// Custom role definitions, served beside the built-in ones (full ARM bodies).
+    var roleDefinitions: [JSONValue]?
     /// Role assignments per page (0 or absent: one page).
     var rolePageSize: Int?
     var faults: [Fault]?

@@ -160,6 +160,6 @@ let azureSecrets = [
 
 /// Every live check of the Azure provider.
 let azureLiveChecks: Set<String> = [
-    "admin-role", "vault-dedicated", "vault-soft-delete", "vault-purge-protection", "key-type", "key-operations",
-    "key-enabled", "key-expiry", "app-consent", "app-key-access",
+    "admin-role", "vault-dedicated", "vault-soft-delete", "vault-purge-protection", "vault-network", "key-type",
+    "key-operations", "key-enabled", "key-expiry", "app-consent", "app-key-access",
 ]

@@ -4,8 +4,8 @@ import Testing
 /// that needed the failing call turn unknown, with the reason.
 @Suite("Azure resilience")
 struct AzureResilienceTests {
-    static func fault(_ fault: [String: any Sendable]) -> (inout [String: Any]) -> Void {
-        { $0["faults"] = [fault.mapValues { $0 as Any }] }
+    static func fault(_ fault: [String: any Sendable]...) -> (inout [String: Any]) -> Void {
+        { $0["faults"] = fault.map { $0.mapValues { $0 as Any } } }
     }
 
     @Test("429 twice, then success: retried after Retry-After, and the report is complete")
@@ -38,7 +38,8 @@ struct AzureResilienceTests {
         )
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(try await emulator.requests().filter { $0.route == "arm.vault" }.count == 4)
-        #expect(status.ids("unknown") == ["app-key-access"])
+        // The vault's properties are the network check's source too.
+        #expect(status.ids("unknown") == ["app-key-access", "vault-network"])
         #expect(status.summary("app-key-access").contains("GET management.azure.com/subscriptions/"))
         #expect(status.summary("app-key-access").contains("answered 429 (TooManyRequests)"))
         // The key's recovery level still decides the vault's flags.
@@ -48,6 +49,8 @@ struct AzureResilienceTests {
     struct FaultCase: CustomTestStringConvertible, Sendable {
         var name: String
         var fault: [String: any Sendable]
+        /// A second fault, for calls that have a fallback.
+        var also: [String: any Sendable]? = nil
         var unknown: Set<String>
         var reason: String
         var testDescription: String { name }
@@ -67,9 +70,10 @@ struct AzureResilienceTests {
             reason: "answered a body that is not the expected JSON"
         ),
         FaultCase(
-            name: "dropped subscription list",
-            fault: ["route": "arm.subscriptions", "drop": true],
-            unknown: ["app-key-access"],
+            name: "Resource Graph failing, then a dropped subscription list",
+            fault: ["route": "arm.resourceGraph", "status": 500],
+            also: ["route": "arm.subscriptions", "drop": true],
+            unknown: ["app-key-access", "vault-network"],
             reason: "cannot locate the vault"
         ),
         FaultCase(
@@ -82,7 +86,10 @@ struct AzureResilienceTests {
 
     @Test("one failing call turns only its own checks unknown", arguments: cases)
     func failingCall(_ failure: FaultCase) async throws {
-        let emulator = try await AzureEmulatorProcess("ready", patch: Self.fault(failure.fault))
+        let faults = [failure.fault] + (failure.also.map { [$0] } ?? [])
+        let emulator = try await AzureEmulatorProcess("ready") {
+            $0["faults"] = faults.map { $0.mapValues { $0 as Any } }
+        }
         let status = try await AzureStatus.run(environment: emulator.signedIn)
         #expect(status.result.status == 3)
         #expect(status.ids("unknown") == failure.unknown)

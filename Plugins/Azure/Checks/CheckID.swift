@@ -6,6 +6,7 @@ enum CheckID: String, CaseIterable, Sendable {
     case vaultDedicated = "vault-dedicated"
     case vaultSoftDelete = "vault-soft-delete"
     case vaultPurgeProtection = "vault-purge-protection"
+    case vaultNetwork = "vault-network"
     case keyType = "key-type"
     case keyOperations = "key-operations"
     case keyEnabled = "key-enabled"

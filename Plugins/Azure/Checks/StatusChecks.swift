@@ -5,14 +5,27 @@ import FoundationEssentials
 enum StatusChecks {
     /// The checks that need a signed-in identity.
     static let live: [CheckID] = [
-        .adminRole, .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .keyType, .keyOperations, .keyEnabled,
-        .keyExpiry, .appConsent, .appKeyAccess,
+        .adminRole, .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .vaultNetwork, .keyType, .keyOperations,
+        .keyEnabled, .keyExpiry, .appConsent, .appKeyAccess,
     ]
     /// The live checks that also need the key identifier.
     static let needKey: [CheckID] = [
-        .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .keyType, .keyOperations, .keyEnabled, .keyExpiry,
-        .appKeyAccess,
+        .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .vaultNetwork, .keyType, .keyOperations, .keyEnabled,
+        .keyExpiry, .appKeyAccess,
     ]
+    /// The checks whose evidence comes from the data plane, or from ARM when the data plane refuses cmk.
+    static let dataPlane: [CheckID] = [.vaultDedicated, .keyType, .keyOperations, .keyEnabled, .keyExpiry]
+
+    /// What a check needs when its call was refused (403): named in the check, so an admin knows what to grant.
+    static func neededPermission(_ id: CheckID) -> String {
+        switch id {
+        case .adminRole: "RoleManagement.Read.Directory (Microsoft Graph) for an application; a person reads their own"
+        case .appConsent: "Application.Read.All (Microsoft Graph) for an application identity"
+        case .vaultDedicated, .keyType, .keyOperations, .keyEnabled, .keyExpiry:
+            "Key Vault Reader or Key Vault Crypto User on the vault (data plane), or Reader on its subscription"
+        default: "Reader on the vault's subscription"
+        }
+    }
 
     struct SignInHelp: Sendable {
         var summary: String
@@ -22,6 +35,7 @@ enum StatusChecks {
     static func assemble(
         context: CheckContext,
         findings: LiveStatus.Findings?,
+        vaultTenant: String?,
         signIn: SignInHelp,
         now: Date
     ) -> [Check] {
@@ -33,36 +47,104 @@ enum StatusChecks {
             ),
             .vendorConfirmation: StaticChecks.vendorConfirmation(),
         ]
-        if let findings {
-            checks[.adminRole] = AdminRoleCheck.evaluate(findings.admin)
-            checks[.appConsent] = AppChecks.consent(findings.servicePrincipal, context)
-            if let vault = findings.vault {
-                let sources = VaultChecks.Sources(
-                    vault: vault.properties,
-                    recoveryLevel: (try? vault.key.get())?.attributes?.recoveryLevel
-                )
-                checks[.vaultSoftDelete] = VaultChecks.softDelete(sources, context)
-                checks[.vaultPurgeProtection] = VaultChecks.purgeProtection(sources, context)
-                checks[.vaultDedicated] = VaultChecks.dedicated(vault.keyNames, context)
-                for check in KeyChecks.evaluate(vault.key, context, now: now) {
-                    CheckID(rawValue: check.id).map { checks[$0] = check }
-                }
-                checks[.appKeyAccess] = AppChecks.keyAccess(
-                    principal: findings.servicePrincipal,
-                    vault: vault.properties,
-                    roles: vault.roles,
-                    context: context
-                )
-            }
+        let cloudProblem = AppChecks.unavailableCloud(context)
+        if let cloudProblem, let key = context.key {
+            checks[.keyURI] = Check(
+                id: CheckID.keyURI.rawValue,
+                state: .actionRequired,
+                summary: cloudProblem,
+                remediation: "Create the vault and the key in the Azure public cloud (a vault under "
+                    + "\(AzureCloud.publicCloud.vaultSuffix)) and give that key's identifier",
+                evidence: ["\(key.uri) is in Azure \(key.cloud.displayName)"]
+            )
+        }
+        let signedIn = findings?.tenant
+        if findings != nil, let vaultTenant, let signedIn, vaultTenant.lowercased() != signedIn.lowercased() {
+            let reason =
+                "The vault belongs to tenant \(vaultTenant) but cmk signed in to tenant \(signedIn): nothing it "
+                + "reads there says anything about this vault"
+            let fix =
+                "Sign in to the vault's tenant: az login --tenant \(vaultTenant), or set AZURE_TENANT_ID=\(vaultTenant)"
+            for id in live { checks[id] = StaticChecks.unknown(id, reason, remediation: fix) }
+        } else if let findings {
+            live(findings, context: context, now: now, into: &checks)
         } else {
             for id in live {
-                let how = id == .appConsent ? "\(signIn.how). To consent now: \(context.consentURL)" : signIn.how
+                let how =
+                    id == .appConsent && cloudProblem == nil
+                    ? "\(signIn.how). To consent now: \(context.consentURL)" : signIn.how
                 checks[id] = StaticChecks.unknown(id, signIn.summary, remediation: how)
             }
         }
         if context.key == nil {
             for id in needKey { checks[id] = StaticChecks.unknown(id, "Needs the key identifier (see key-uri)") }
         }
+        for (id, check) in checks
+        where check.state == .unknown && check.remediation == nil
+            && check.summary.contains("answered 403")
+        {
+            checks[id]?.remediation = "Needs \(neededPermission(id))"
+        }
         return CheckID.allCases.compactMap { checks[$0] }
+    }
+
+    /// The live checks from what the calls found.
+    private static func live(
+        _ findings: LiveStatus.Findings,
+        context: CheckContext,
+        now: Date,
+        into checks: inout [CheckID: Check]
+    ) {
+        checks[.appConsent] = AppChecks.consent(findings.servicePrincipal, context)
+        var rbacVault = true
+        var mayAssign: Result<[PermissionSet], CallFailure>?
+        if let vault = findings.vault {
+            let sources = VaultChecks.Sources(
+                vault: vault.properties,
+                recoveryLevel: (try? vault.key.get())?.attributes?.recoveryLevel
+            )
+            checks[.vaultSoftDelete] = VaultChecks.softDelete(sources, context)
+            checks[.vaultPurgeProtection] = VaultChecks.purgeProtection(sources, context)
+            checks[.vaultNetwork] = NetworkCheck.evaluate(
+                vault.properties,
+                dataPlaneFirewalled: vault.dataPlaneFirewalled,
+                context
+            )
+            checks[.vaultDedicated] = VaultChecks.dedicated(vault.keyNames, context)
+            for check in KeyChecks.evaluate(vault.key, context, now: now) {
+                CheckID(rawValue: check.id).map { checks[$0] = check }
+            }
+            if vault.dataPlaneFirewalled {
+                let note =
+                    "the data plane answered cmk 403 ForbiddenByFirewall (cmk's own address is blocked, not the "
+                    + "vendor's): read from the management plane"
+                for id in dataPlane {
+                    guard var check = checks[id] else { continue }
+                    check.evidence = (check.evidence ?? []) + [note]
+                    checks[id] = check
+                }
+            }
+            checks[.appKeyAccess] = AppChecks.keyAccess(
+                principal: findings.servicePrincipal,
+                groups: findings.principalGroups,
+                vault: vault.properties,
+                rbac: vault.rbac,
+                context: context
+            )
+            rbacVault = (try? vault.properties.get().properties.enableRbacAuthorization) ?? true
+            mayAssign = vault.callerPermissions
+        }
+        let principal = try? findings.servicePrincipal.get()
+        let access = checks[.appKeyAccess]?.state
+        let setupDone =
+            principal?.accountEnabled != false && checks[.appConsent]?.state == .ok
+            && (access == .ok || access == .warning)
+        checks[.adminRole] = AdminRoleCheck.evaluate(
+            findings.admin,
+            setupDone: setupDone,
+            mayAssign: mayAssign,
+            rbacVault: rbacVault,
+            context: context
+        )
     }
 }

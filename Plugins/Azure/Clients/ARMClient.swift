@@ -1,5 +1,9 @@
-/// Azure Resource Manager reads: locate the vault, read it, its key, its keys, its role assignments.
+/// Azure Resource Manager reads: locate the vault, read it, its key, its keys, who may use it.
 struct ARMClient: Sendable {
+    /// `Microsoft.KeyVault` api-version: one constant, so that moving to a newer one is one line.
+    static let keyVaultAPIVersion = "2023-07-01"
+    static let authorizationAPIVersion = "2022-04-01"
+
     let api: AuthorizedJSON
     var cloud: AzureCloud { api.cloud }
     private var base: String { "https://\(cloud.managementHost)" }
@@ -12,26 +16,64 @@ struct ARMClient: Sendable {
         }
     }
 
+    /// Subscription searches in flight at once when Resource Graph is unavailable: enough to
+    /// hide latency, few enough not to be throttled in a tenant of thousands of subscriptions.
+    static let walkConcurrency = 16
+
     /// Finds the vault named in the key identifier in every subscription the identity can read.
     ///
-    /// One call for the subscriptions, then one per subscription, all at once: the vault URI
-    /// alone does not say where the vault lives. Nil when no subscription has it.
+    /// Resource Graph answers for every readable subscription in one call; only where it is not
+    /// available (refused, not registered, failing) does cmk walk the subscriptions itself.
+    /// Nil when no subscription has the vault.
     func locate(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
+        switch await resourceGraph(key) {
+        case .success(let found): return .success(found)
+        case .failure(let failure)
+        where failure.code == .refused || failure.code == .unavailable
+            || failure.code == .signIn:
+            return .failure(failure)
+        case .failure: return await walk(key)
+        }
+    }
+
+    /// One Resource Graph query by type and name (KQL `=~` is case-insensitive, as vault names are).
+    func resourceGraph(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
+        let query =
+            "resources | where type =~ '\(key.resourceType.lowercased())' and name =~ '\(key.vaultName)' "
+            + "| project id, name, type"
+        let body = Array("{\"query\":\"\(query)\"}".utf8)
+        return await api.get(
+            ResourceGraphAnswer.self,
+            "\(base)/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+            resource: cloud.managementResource,
+            audience: .management,
+            body: body
+        )
+        .map { answer in
+            answer.data.lazy.compactMap { VaultResourceID($0.id) }.first { $0.name.lowercased() == key.vaultName }
+        }
+    }
+
+    /// Lists the subscriptions, then searches each, at most ``walkConcurrency`` at a time.
+    func walk(_ key: KeyIdentifier) async -> Result<VaultResourceID?, CallFailure> {
         let subscriptions: [ARMSubscription]
         switch await list(ARMSubscription.self, "\(base)/subscriptions?api-version=2022-12-01") {
         case .success(let value): subscriptions = value
         case .failure(let failure): return .failure(failure)
         }
         let filter = PercentEncoding.encode("resourceType eq '\(key.resourceType)' and name eq '\(key.vaultName)'")
+        let urls = subscriptions.map { subscription in
+            "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))/resources"
+                + "?$filter=\(filter)&api-version=2021-04-01"
+        }
         return await withTaskGroup(of: Result<[ARMResource], CallFailure>.self) { group in
-            for subscription in subscriptions {
-                let url =
-                    "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))/resources"
-                    + "?$filter=\(filter)&api-version=2021-04-01"
+            var pending = urls.makeIterator()
+            for _ in 0..<Self.walkConcurrency {
+                guard let url = pending.next() else { break }
                 group.addTask { await list(ARMResource.self, url) }
             }
             var failures: [CallFailure] = []
-            for await result in group {
+            while let result = await group.next() {
                 switch result {
                 case .success(let resources):
                     if let found = resources.lazy.compactMap({ VaultResourceID($0.id) }).first(where: {
@@ -43,6 +85,7 @@ struct ARMClient: Sendable {
                 case .failure(let failure):
                     failures.append(failure)
                 }
+                if let url = pending.next() { group.addTask { await list(ARMResource.self, url) } }
             }
             // Not found anywhere readable; a subscription that failed might have held it.
             if let failure = failures.first { return .failure(failure) }
@@ -53,7 +96,7 @@ struct ARMClient: Sendable {
     func vault(_ id: VaultResourceID) async -> Result<ARMVault, CallFailure> {
         await api.get(
             ARMVault.self,
-            "\(base)\(id.path)?api-version=2023-07-01",
+            "\(base)\(id.path)?api-version=\(Self.keyVaultAPIVersion)",
             resource: cloud.managementResource,
             audience: .management
         )
@@ -62,23 +105,55 @@ struct ARMClient: Sendable {
     func key(_ id: VaultResourceID, name: String) async -> Result<ARMKey, CallFailure> {
         await api.get(
             ARMKey.self,
-            "\(base)\(id.path)/keys/\(name)?api-version=2023-07-01",
+            "\(base)\(id.path)/keys/\(name)?api-version=\(Self.keyVaultAPIVersion)",
             resource: cloud.managementResource,
             audience: .management
         )
     }
 
     func keyNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
-        await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=2023-07-01").map { $0.map(\.name) }
+        await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=\(Self.keyVaultAPIVersion)").map { $0.map(\.name) }
     }
 
-    /// Assignments for `principalID` at the vault, above it and below it (its keys), all pages.
+    /// Assignments that apply to `principalID` at the vault, above it and below it (its keys),
+    /// including those held by its groups (`assignedTo`, unlike `principalId eq`), all pages.
     func roleAssignments(_ id: VaultResourceID, principalID: String) async -> Result<[RoleAssignment], CallFailure> {
-        let filter = PercentEncoding.encode("principalId eq '\(principalID)'")
+        let filter = PercentEncoding.encode("assignedTo('\(principalID)')")
         return await list(
             RoleAssignment.self,
             "\(base)\(id.path)/providers/Microsoft.Authorization/roleAssignments"
-                + "?api-version=2022-04-01&$filter=\(filter)"
+                + "?api-version=\(Self.authorizationAPIVersion)&$filter=\(filter)"
+        )
+    }
+
+    /// A role definition by the id an assignment names (`/subscriptions/…/roleDefinitions/{guid}`).
+    func roleDefinition(_ definitionID: String) async -> Result<RoleDefinition, CallFailure> {
+        let path =
+            definitionID.hasPrefix("/")
+            ? definitionID : "/providers/Microsoft.Authorization/roleDefinitions/\(definitionID)"
+        return await api.get(
+            RoleDefinition.self,
+            "\(base)\(path)?api-version=\(Self.authorizationAPIVersion)",
+            resource: cloud.managementResource,
+            audience: .management
+        )
+    }
+
+    /// Deny assignments at the vault's scope (ARM includes those inherited from above).
+    func denyAssignments(_ id: VaultResourceID) async -> Result<[DenyAssignment], CallFailure> {
+        await list(
+            DenyAssignment.self,
+            "\(base)\(id.path)/providers/Microsoft.Authorization/denyAssignments"
+                + "?api-version=\(Self.authorizationAPIVersion)"
+        )
+    }
+
+    /// What the signed-in identity itself may do at the vault.
+    func callerPermissions(_ id: VaultResourceID) async -> Result<[PermissionSet], CallFailure> {
+        await list(
+            PermissionSet.self,
+            "\(base)\(id.path)/providers/Microsoft.Authorization/permissions"
+                + "?api-version=\(Self.authorizationAPIVersion)"
         )
     }
 }

@@ -1,6 +1,6 @@
 import CMKCore
 
-/// GET a JSON resource with a bearer token: the one path every authenticated read takes.
+/// GET (or, with a body, POST) JSON with a bearer token: the one path every authenticated read takes.
 struct AuthorizedJSON: Sendable {
     /// Pages followed at most, so that a service looping its `nextLink` cannot hold the run.
     static let maxPages = 20
@@ -13,7 +13,9 @@ struct AuthorizedJSON: Sendable {
         _ type: Value.Type,
         _ url: String,
         resource: String,
-        audience: TokenPolicy.Audience
+        audience: TokenPolicy.Audience,
+        headers: [String: String] = [:],
+        body: [UInt8]? = nil
     ) async -> Result<Value, CallFailure> {
         // Decided before signing in, so that a refused destination does not even cost a sign-in.
         if case .refused(let why) = TokenPolicy.verdict(
@@ -29,7 +31,13 @@ struct AuthorizedJSON: Sendable {
         case .success(let value): token = value
         case .failure(let failure): return .failure(failure)
         }
-        let request = HTTPRequest(url: url, headers: ["Accept": "application/json"])
+        var request = HTTPRequest(url: url, headers: ["Accept": "application/json"].merging(headers) { $1 })
+        if let body {
+            // A query sent as JSON (Resource Graph): the only non-GET read.
+            request.method = "POST"
+            request.headers["Content-Type"] = "application/json"
+            request.body = body
+        }
         let response = await http.send(request, bearer: (token, audience), cloud: cloud)
         return http.decode(type, response, label: AzureHTTP.label(request))
     }

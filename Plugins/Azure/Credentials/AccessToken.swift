@@ -30,6 +30,8 @@ struct TokenClaims: Decodable, Sendable {
     var scp: String?
     /// The tenant that issued it: names the tenant in the consent URL when nothing else did.
     var tid: String?
+    /// The signed-in object's id: whose directory roles to read.
+    var oid: String?
 
     var isApplication: Bool { idtyp == "app" || (idtyp == nil && scp == nil) }
 }

@@ -10,19 +10,29 @@ struct AzureCLICredential: TokenCredential {
 
     let executable: String
     let environment: [String: String]
+    /// The tenant to ask for (`AZURE_TENANT_ID`, else the vault's): az signs in there when the
+    /// account belongs to it, instead of into its default tenant.
+    var tenant: (@Sendable () async -> String?)? = nil
 
     var name: String { "Azure CLI (az)" }
 
     func token(for resource: String, http: AzureHTTP) async -> Result<AccessToken, CallFailure> {
         let deadline = min(ContinuousClock.now + Self.timeout, http.deadline)
-        let output: Subprocess.Output
+        let arguments = ["account", "get-access-token", "--resource", resource, "--output", "json"]
+        var output: Subprocess.Output
         do {
-            output = try await Subprocess.run(
-                executable,
-                ["account", "get-access-token", "--resource", resource, "--output", "json"],
-                environment: environment,
-                deadline: deadline
-            )
+            if let tenant = await tenant?(), Self.isTenant(tenant) {
+                output = try await Subprocess.run(
+                    executable,
+                    arguments + ["--tenant", tenant],
+                    environment: environment,
+                    deadline: deadline
+                )
+                // Not a member of that tenant: the default tenant's token still lets the checks
+                // say which tenant is wrong.
+                if output.status == 0 { return Self.reply(output, resource) }
+            }
+            output = try await Subprocess.run(executable, arguments, environment: environment, deadline: deadline)
         } catch {
             return .failure(CallFailure(.unavailable, "Azure CLI: \(error.reason)"))
         }
@@ -34,10 +44,19 @@ struct AzureCLICredential: TokenCredential {
             let firstLine = text.split(separator: "\n").first.map { String($0.prefix(160)) } ?? "no message"
             return .failure(CallFailure(.signIn, "Azure CLI exited with status \(output.status): \(firstLine)"))
         }
+        return Self.reply(output, resource)
+    }
+
+    private static func reply(_ output: Subprocess.Output, _ resource: String) -> Result<AccessToken, CallFailure> {
         guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(output.stdout)) else {
             return .failure(CallFailure(.malformed, "Azure CLI printed something that is not a token reply"))
         }
         return .success(AccessToken(value: reply.accessToken, resource: resource))
+    }
+
+    /// Only a tenant id or domain goes on az's command line.
+    private static func isTenant(_ text: String) -> Bool {
+        (1...253).contains(text.count) && text.allSatisfy { $0.isASCIIAlphanumeric || $0 == "-" || $0 == "." }
     }
 
     private struct Reply: Decodable {

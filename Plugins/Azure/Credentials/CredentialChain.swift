@@ -20,7 +20,15 @@ struct CredentialChain: Sendable {
     /// Why a credential that was asked for, or looked half-configured, is not in `candidates`.
     let notes: [String]
 
-    init(choice: Choice, environment: [String: String], azureDetected: Bool, cloud: AzureCloud) {
+    /// `vaultTenant` (the tenant the vault's challenge names) lets a credential that can choose
+    /// its tenant sign in where the vault is: today the Azure CLI (`--tenant`).
+    init(
+        choice: Choice,
+        environment: [String: String],
+        azureDetected: Bool,
+        cloud: AzureCloud,
+        vaultTenant: (@Sendable () async -> String?)? = nil
+    ) {
         var candidates: [any TokenCredential] = []
         var notes: [String] = []
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -81,7 +89,14 @@ struct CredentialChain: Sendable {
         }
         if choice == .auto || choice == .azureCLI {
             if let az = Subprocess.find("az", path: environment["PATH"]) {
-                candidates.append(AzureCLICredential(executable: az, environment: environment))
+                let fixed = tenantProblem == nil ? tenant : nil
+                candidates.append(
+                    AzureCLICredential(
+                        executable: az,
+                        environment: environment,
+                        tenant: fixed.map { fixed in { @Sendable in fixed } } ?? vaultTenant
+                    )
+                )
             } else if choice == .azureCLI {
                 notes.append("Azure CLI: no az on PATH")
             }

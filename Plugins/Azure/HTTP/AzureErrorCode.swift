@@ -7,6 +7,8 @@ enum AzureErrorCode {
         if let nested = try? JSONDecoder().decode(Nested.self, from: Data(body)), let code = nested.error.code,
             isCode(code)
         {
+            // Key Vault puts the telling code inside: `Forbidden` / `ForbiddenByFirewall`.
+            if let inner = nested.error.innererror?.code, isCode(inner), inner != code { return "\(code), \(inner)" }
             return code
         }
         if let flat = try? JSONDecoder().decode(Flat.self, from: Data(body)), isCode(flat.error) {
@@ -23,7 +25,11 @@ enum AzureErrorCode {
     }
 
     private struct Nested: Decodable {
-        struct Body: Decodable { var code: String? }
+        struct Inner: Decodable { var code: String? }
+        struct Body: Decodable {
+            var code: String?
+            var innererror: Inner?
+        }
         var error: Body
     }
 

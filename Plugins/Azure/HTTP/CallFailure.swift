@@ -31,5 +31,8 @@ struct CallFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     var description: String { reason }
+
+    /// Key Vault's firewall refused the caller (cmk's own address): 403 with `ForbiddenByFirewall`.
+    var isFirewall: Bool { status == 403 && reason.contains("ForbiddenByFirewall") }
     static func == (lhs: CallFailure, rhs: CallFailure) -> Bool { lhs.code == rhs.code && lhs.status == rhs.status }
 }

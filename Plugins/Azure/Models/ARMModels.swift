@@ -19,10 +19,29 @@ struct ARMVault: Decodable, Sendable {
         var enablePurgeProtection: Bool?
         var enableRbacAuthorization: Bool?
         var accessPolicies: [AccessPolicy]?
+        /// `Enabled` or `Disabled`; absent means enabled.
+        var publicNetworkAccess: String?
+        var networkAcls: NetworkACLs?
+        var privateEndpointConnections: [PrivateEndpointConnection]?
     }
 
     var id: String
     var properties: Properties
+}
+
+/// The vault firewall: `defaultAction` Deny turns it on; `bypass` AzureServices lets trusted Microsoft services in.
+struct NetworkACLs: Decodable, Sendable {
+    struct IPRule: Decodable, Sendable { var value: String }
+    struct VirtualNetworkRule: Decodable, Sendable { var id: String }
+
+    var defaultAction: String?
+    var bypass: String?
+    var ipRules: [IPRule]?
+    var virtualNetworkRules: [VirtualNetworkRule]?
+}
+
+struct PrivateEndpointConnection: Decodable, Sendable {
+    var id: String?
 }
 
 struct AccessPolicy: Decodable, Sendable {
@@ -31,7 +50,14 @@ struct AccessPolicy: Decodable, Sendable {
     }
 
     var objectId: String
+    /// Set for a compound identity: the entry grants only when that application acts for `objectId`.
+    var applicationId: String?
     var permissions: Permissions
+}
+
+/// One hit of a Resource Graph query (`resultFormat` objectArray, the default since 2021-03-01).
+struct ResourceGraphAnswer: Decodable, Sendable {
+    var data: [ARMResource]
 }
 
 /// `…/vaults/{v}/keys/{k}`: readable with Reader rights when the data plane is forbidden.
@@ -51,6 +77,8 @@ struct RoleAssignment: Decodable, Sendable {
     struct Properties: Decodable, Sendable {
         var roleDefinitionId: String
         var principalId: String
+        /// `ServicePrincipal`, `Group`, `User`: a group-held assignment names the group.
+        var principalType: String?
         var scope: String
     }
 

@@ -12,6 +12,18 @@ struct GraphList<Item: Decodable & Sendable>: Decodable, Sendable {
 /// The vendor application's service principal in this tenant: `id` is its object id here.
 struct ServicePrincipal: Decodable, Sendable {
     var id: String
+    /// False when an admin disabled it: Entra then issues it no token, so it cannot reach the key.
+    var accountEnabled: Bool?
+    /// The tenant that registered the application (the vendor's).
+    var appOwnerOrganizationId: String?
+}
+
+/// An entry of `/roleManagement/directory/transitiveRoleAssignments` or
+/// `…/roleEligibilityScheduleInstances`: for built-in roles `roleDefinitionId` is the template id.
+struct DirectoryRoleGrant: Decodable, Sendable {
+    var roleDefinitionId: String
+    /// The user, or the role-assignable group that holds the role.
+    var principalId: String?
 }
 
 /// An entry of `/me/memberOf`: groups, administrative units and directory roles.
