@@ -24,9 +24,19 @@ struct LiveStatus: Sendable {
         struct Vault: Sendable {
             var id: VaultResourceID?
             var properties: Result<ARMVault, CallFailure>
+            /// The version the identifier names (the current one when versionless).
             var key: Result<KeyFacts, CallFailure>
-            var keyNames: Result<[String], CallFailure>
+            /// The current version, read beside a pinned one; nil for a versionless identifier.
+            var current: Result<KeyFacts, CallFailure>?
+            var rotation: Result<RotationPolicy?, CallFailure>
+            /// Looked up only when the key answered 404; nil when it is not among deleted keys.
+            var deletedKey: DeletedKey?
+            /// Looked up only when the vault was not found; nil when it is not among deleted vaults.
+            var deletedVault: ARMDeletedVault?
+            var contents: VaultChecks.Contents
             var roles: Result<[RoleAssignment], CallFailure>
+            /// A Managed HSM's local RBAC; nil for a vault.
+            var hsmAccess: Result<HSMKeyAccess.Grants, CallFailure>?
         }
     }
 
@@ -86,22 +96,91 @@ struct LiveStatus: Sendable {
                 return .failure(failure)
             }
         }
+        let dataCurrent = key.version == nil ? nil : Task { () -> Result<KeyFacts, CallFailure> in
+            await challenge.value.asyncFlatMap { await keyVault.readCurrent($0) }.map(KeyFacts.init)
+        }
+        let dataRotation = Task { await challenge.value.asyncFlatMap { await keyVault.rotationPolicy($0) } }
+        let dataSecrets = Task { await challenge.value.asyncFlatMap { await keyVault.names("secrets", $0) } }
+        let dataCertificates = Task {
+            key.store == .managedHSM
+                ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("certificates", $0) }
+        }
+        let hsmAccess = key.store == .vault ? nil : Task { () -> Result<HSMKeyAccess.Grants, CallFailure> in
+            let definitions = Task { await challenge.value.asyncFlatMap { await keyVault.hsmRoleDefinitions($0) } }
+            let assignments: Result<[HSMRoleAssignment], CallFailure>
+            switch await principal.value {
+            case .success(let found?):
+                assignments = await challenge.value.asyncFlatMap {
+                    await keyVault.hsmRoleAssignments($0, principalID: found.id)
+                }
+            case .success(nil): assignments = .success([])
+            case .failure(let failure): assignments = .failure(failure)
+            }
+            // Definitions only sharpen the verdict (custom roles): without them the built-in id decides.
+            let known = try? await definitions.value.get()
+            return assignments.map { HSMKeyAccess.Grants(assignments: $0, definitions: known) }
+        }
         // A principal that may not use the data plane (403) can often still read ARM: fall back.
         var keyFacts = await dataKey.value
         if case .failure(let failure) = keyFacts, failure.status == 403 {
-            keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
+            keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName, version: key.version) }
+                .map(KeyFacts.init)
+        }
+        var deletedKey: DeletedKey?
+        if case .failure(let failure) = keyFacts, failure.status == 404 {
+            // Only on this path, so a present key costs no round trip.
+            deletedKey = try? await challenge.value.asyncFlatMap { await keyVault.deletedKey($0) }.get()
+        }
+        var current = await dataCurrent?.value
+        if case .failure(let failure)? = current, failure.status == 403 {
+            current = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
+        }
+        var rotation = await dataRotation.value
+        if case .failure(let failure) = rotation, failure.status == 403 {
+            // ARM states the policy with the key's current version.
+            let armCurrent = (try? current?.get()) ?? (key.version == nil ? try? keyFacts.get() : nil)
+            if let armCurrent, armCurrent.source == "management plane" {
+                rotation = .success(armCurrent.rotationPolicy)
+            } else {
+                rotation = await Self.withVault(located) { await arm.key($0, name: key.keyName) }
+                    .map(\.properties.rotationPolicy)
+            }
         }
         var keyNames = await dataNames.value
         if case .failure(let failure) = keyNames, failure.status == 403 {
             keyNames = await Self.withVault(located) { await arm.keyNames($0) }
+        }
+        var secretNames = await dataSecrets.value
+        var certificateNames = await dataCertificates.value
+        if case .failure(let failure) = secretNames, failure.status == 403 {
+            secretNames = await Self.withVault(located) { await arm.secretNames($0) }
+            // ARM has no certificates, but lists each certificate's secret: counted there.
+            if case .success = secretNames, case .failure(let certificates) = certificateNames,
+                certificates.status == 403
+            {
+                certificateNames = .success([])
+            }
+        }
+        var deletedVault: ARMDeletedVault?
+        if case .success(nil) = await located.value {
+            deletedVault = try? await arm.deletedVault(key).get()
         }
         _ = await vaultToken.value
         return Findings.Vault(
             id: try? await located.value.get(),
             properties: await properties.value,
             key: keyFacts,
-            keyNames: keyNames,
-            roles: await roles.value
+            current: current,
+            rotation: rotation,
+            deletedKey: deletedKey,
+            deletedVault: deletedVault,
+            contents: VaultChecks.Contents(
+                keys: keyNames,
+                secrets: secretNames,
+                certificates: certificateNames
+            ),
+            roles: await roles.value,
+            hsmAccess: await hsmAccess?.value
         )
     }
 

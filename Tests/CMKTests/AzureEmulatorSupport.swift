@@ -92,6 +92,7 @@ final class AzureEmulatorProcess: @unchecked Sendable {
         var route: String
         var authorization: Bool
         var status: Int
+        var apiVersion: String?
     }
 }
 
@@ -146,5 +147,5 @@ let azureSecrets = [
 /// Every live check of the Azure provider.
 let azureLiveChecks: Set<String> = [
     "admin-role", "vault-dedicated", "vault-soft-delete", "vault-purge-protection", "key-type", "key-operations",
-    "key-enabled", "key-expiry", "app-consent", "app-key-access",
+    "key-enabled", "key-expiry", "key-rotation", "app-consent", "app-key-access",
 ]

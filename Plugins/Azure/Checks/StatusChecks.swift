@@ -6,12 +6,12 @@ enum StatusChecks {
     /// The checks that need a signed-in identity.
     static let live: [CheckID] = [
         .adminRole, .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .keyType, .keyOperations, .keyEnabled,
-        .keyExpiry, .appConsent, .appKeyAccess,
+        .keyExpiry, .keyRotation, .appConsent, .appKeyAccess,
     ]
     /// The live checks that also need the key identifier.
     static let needKey: [CheckID] = [
         .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .keyType, .keyOperations, .keyEnabled, .keyExpiry,
-        .appKeyAccess,
+        .keyRotation, .appKeyAccess,
     ]
 
     struct SignInHelp: Sendable {
@@ -43,16 +43,26 @@ enum StatusChecks {
                 )
                 checks[.vaultSoftDelete] = VaultChecks.softDelete(sources, context)
                 checks[.vaultPurgeProtection] = VaultChecks.purgeProtection(sources, context)
-                checks[.vaultDedicated] = VaultChecks.dedicated(vault.keyNames, context)
-                for check in KeyChecks.evaluate(vault.key, context, now: now) {
+                checks[.vaultDedicated] = VaultChecks.dedicated(vault.contents, context)
+                for check in KeyChecks.evaluate(vault.key, deleted: vault.deletedKey, context, now: now) {
                     CheckID(rawValue: check.id).map { checks[$0] = check }
                 }
+                checks[.keyRotation] = RotationCheck.evaluate(
+                    key: vault.key,
+                    current: vault.current,
+                    policy: vault.rotation,
+                    context
+                )
                 checks[.appKeyAccess] = AppChecks.keyAccess(
                     principal: findings.servicePrincipal,
                     vault: vault.properties,
                     roles: vault.roles,
+                    hsm: vault.hsmAccess,
                     context: context
                 )
+                if let deleted = vault.deletedVault {
+                    for id in needKey { checks[id] = deletedVault(id, deleted, context) }
+                }
             }
         } else {
             for id in live {
@@ -64,5 +74,18 @@ enum StatusChecks {
             for id in needKey { checks[id] = StaticChecks.unknown(id, "Needs the key identifier (see key-uri)") }
         }
         return CheckID.allCases.compactMap { checks[$0] }
+    }
+
+    /// A vault kept by soft delete: every check that needs it says so, with the one fix.
+    static func deletedVault(_ id: CheckID, _ deleted: ARMDeletedVault, _ context: CheckContext) -> Check {
+        let on = deleted.properties.deletionDate.map { " on \($0.prefix(10))" } ?? ""
+        let until = deleted.properties.scheduledPurgeDate.map { "recoverable until the purge date \($0.prefix(10))" }
+        return Check(
+            id: id.rawValue,
+            state: .actionRequired,
+            summary: "The vault \(context.vaultName) was deleted\(on); \(until ?? "recoverable")",
+            remediation: "Recover it: az keyvault recover --name \(context.vaultName)",
+            evidence: ["found among the deleted vaults of its subscription (\(deleted.properties.vaultId ?? "no id"))"]
+        )
     }
 }

@@ -1,5 +1,11 @@
 /// Azure Resource Manager reads: locate the vault, read it, its key, its keys, its role assignments.
 struct ARMClient: Sendable {
+    /// Every `Microsoft.KeyVault` management call's api-version, in one place.
+    ///
+    /// Every version before 2026-02-01 retires on 2027-02-27. In this one a vault without
+    /// `enableRbacAuthorization` uses RBAC, which `AppChecks` follows.
+    static let keyVaultAPIVersion = "2026-02-01"
+
     let api: AuthorizedJSON
     var cloud: AzureCloud { api.cloud }
     private var base: String { "https://\(cloud.managementHost)" }
@@ -53,23 +59,63 @@ struct ARMClient: Sendable {
     func vault(_ id: VaultResourceID) async -> Result<ARMVault, CallFailure> {
         await api.get(
             ARMVault.self,
-            "\(base)\(id.path)?api-version=2023-07-01",
+            "\(base)\(id.path)?api-version=\(Self.keyVaultAPIVersion)",
             resource: cloud.managementResource,
             audience: .management
         )
     }
 
-    func key(_ id: VaultResourceID, name: String) async -> Result<ARMKey, CallFailure> {
+    /// The key's current version, or `version` when given (`…/keys/{name}/versions/{version}`).
+    func key(_ id: VaultResourceID, name: String, version: String? = nil) async -> Result<ARMKey, CallFailure> {
         await api.get(
             ARMKey.self,
-            "\(base)\(id.path)/keys/\(name)?api-version=2023-07-01",
+            "\(base)\(id.path)/keys/\(name)\(version.map { "/versions/\($0)" } ?? "")"
+                + "?api-version=\(Self.keyVaultAPIVersion)",
             resource: cloud.managementResource,
             audience: .management
         )
     }
 
     func keyNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
-        await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=2023-07-01").map { $0.map(\.name) }
+        await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=\(Self.keyVaultAPIVersion)").map { $0.map(\.name) }
+    }
+
+    func secretNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
+        await list(ARMNamed.self, "\(base)\(id.path)/secrets?api-version=\(Self.keyVaultAPIVersion)").map {
+            $0.map(\.name)
+        }
+    }
+
+    /// The soft-deleted vault named in `key`, searched in every readable subscription; nil when none.
+    ///
+    /// Asked only when the vault was not found: a deleted vault is not among the resources.
+    func deletedVault(_ key: KeyIdentifier) async -> Result<ARMDeletedVault?, CallFailure> {
+        let subscriptions: [ARMSubscription]
+        switch await list(ARMSubscription.self, "\(base)/subscriptions?api-version=2022-12-01") {
+        case .success(let value): subscriptions = value
+        case .failure(let failure): return .failure(failure)
+        }
+        return await withTaskGroup(of: Result<[ARMDeletedVault], CallFailure>.self) { group in
+            for subscription in subscriptions {
+                let url =
+                    "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))"
+                    + "/providers/Microsoft.KeyVault/deletedVaults?api-version=\(Self.keyVaultAPIVersion)"
+                group.addTask { await list(ARMDeletedVault.self, url) }
+            }
+            var failure: CallFailure?
+            for await result in group {
+                switch result {
+                case .success(let vaults):
+                    if let found = vaults.first(where: { $0.name.lowercased() == key.vaultName }) {
+                        group.cancelAll()
+                        return .success(found)
+                    }
+                case .failure(let value):
+                    failure = failure ?? value
+                }
+            }
+            return failure.map { .failure($0) } ?? .success(nil)
+        }
     }
 
     /// Assignments for `principalID` at the vault, above it and below it (its keys), all pages.
