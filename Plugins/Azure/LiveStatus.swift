@@ -100,7 +100,11 @@ struct LiveStatus: Sendable {
             await challenge.value.asyncFlatMap { await keyVault.readCurrent($0) }.map(KeyFacts.init)
         }
         let dataRotation = Task { await challenge.value.asyncFlatMap { await keyVault.rotationPolicy($0) } }
-        let dataSecrets = Task { await challenge.value.asyncFlatMap { await keyVault.names("secrets", $0) } }
+        // A Managed HSM holds keys only: it has no secrets or certificates to list.
+        let dataSecrets = Task {
+            key.store == .managedHSM
+                ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("secrets", $0) }
+        }
         let dataCertificates = Task {
             key.store == .managedHSM
                 ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("certificates", $0) }

@@ -17,7 +17,8 @@ enum RotationCheck {
         key: Result<KeyFacts, CallFailure>,
         current: Result<KeyFacts, CallFailure>?,
         policy: Result<RotationPolicy?, CallFailure>,
-        _ context: CheckContext
+        _ context: CheckContext,
+        now: Date
     ) -> Check {
         let id = CheckID.keyRotation.rawValue
         let facts: KeyFacts
@@ -65,7 +66,8 @@ enum RotationCheck {
         }
         let expires = facts.attributes?.exp
         let rotatesInTime = rotations.contains { fires($0, created: facts.attributes?.created, expires: expires) }
-        if let expires, policyKnown, !rotatesInTime {
+        // An expiry already past is key-expiry's; a pinned vendor gains nothing from a rotation.
+        if let expires, expires > Int(now.timeIntervalSince1970), pinned == nil, policyKnown, !rotatesInTime {
             warnings.append(
                 (
                     "The key expires on \(KeyChecks.day(expires)) and nothing rotates it",

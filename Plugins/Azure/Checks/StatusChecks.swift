@@ -51,7 +51,8 @@ enum StatusChecks {
                     key: vault.key,
                     current: vault.current,
                     policy: vault.rotation,
-                    context
+                    context,
+                    now: now
                 )
                 checks[.appKeyAccess] = AppChecks.keyAccess(
                     principal: findings.servicePrincipal,
