@@ -96,9 +96,12 @@ struct LiveStatus: Sendable {
                 return .failure(failure)
             }
         }
-        let dataCurrent = key.version == nil ? nil : Task { () -> Result<KeyFacts, CallFailure> in
-            await challenge.value.asyncFlatMap { await keyVault.readCurrent($0) }.map(KeyFacts.init)
-        }
+        let dataCurrent =
+            key.version == nil
+            ? nil
+            : Task { () -> Result<KeyFacts, CallFailure> in
+                await challenge.value.asyncFlatMap { await keyVault.readCurrent($0) }.map(KeyFacts.init)
+            }
         let dataRotation = Task { await challenge.value.asyncFlatMap { await keyVault.rotationPolicy($0) } }
         // A Managed HSM holds keys only: it has no secrets or certificates to list.
         let dataSecrets = Task {
@@ -109,21 +112,24 @@ struct LiveStatus: Sendable {
             key.store == .managedHSM
                 ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("certificates", $0) }
         }
-        let hsmAccess = key.store == .vault ? nil : Task { () -> Result<HSMKeyAccess.Grants, CallFailure> in
-            let definitions = Task { await challenge.value.asyncFlatMap { await keyVault.hsmRoleDefinitions($0) } }
-            let assignments: Result<[HSMRoleAssignment], CallFailure>
-            switch await principal.value {
-            case .success(let found?):
-                assignments = await challenge.value.asyncFlatMap {
-                    await keyVault.hsmRoleAssignments($0, principalID: found.id)
+        let hsmAccess =
+            key.store == .vault
+            ? nil
+            : Task { () -> Result<HSMKeyAccess.Grants, CallFailure> in
+                let definitions = Task { await challenge.value.asyncFlatMap { await keyVault.hsmRoleDefinitions($0) } }
+                let assignments: Result<[HSMRoleAssignment], CallFailure>
+                switch await principal.value {
+                case .success(let found?):
+                    assignments = await challenge.value.asyncFlatMap {
+                        await keyVault.hsmRoleAssignments($0, principalID: found.id)
+                    }
+                case .success(nil): assignments = .success([])
+                case .failure(let failure): assignments = .failure(failure)
                 }
-            case .success(nil): assignments = .success([])
-            case .failure(let failure): assignments = .failure(failure)
+                // Definitions only sharpen the verdict (custom roles): without them the built-in id decides.
+                let known = try? await definitions.value.get()
+                return assignments.map { HSMKeyAccess.Grants(assignments: $0, definitions: known) }
             }
-            // Definitions only sharpen the verdict (custom roles): without them the built-in id decides.
-            let known = try? await definitions.value.get()
-            return assignments.map { HSMKeyAccess.Grants(assignments: $0, definitions: known) }
-        }
         // A principal that may not use the data plane (403) can often still read ARM: fall back.
         var keyFacts = await dataKey.value
         if case .failure(let failure) = keyFacts, failure.status == 403 {

@@ -6,8 +6,10 @@ extension AzureEmulator {
     static let defaultVersion = "0123456789abcdef0123456789abcdef"
     /// Managed HSM Crypto Service Encryption User, as the HSM lists it among its built-in roles.
     static let hsmServiceEncryptionUser = JSONValue.object([
-        "id": .string("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
-            + "33413926-3206-4cdd-b39a-83574fe37a17"),
+        "id": .string(
+            "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
+                + "33413926-3206-4cdd-b39a-83574fe37a17"
+        ),
         "name": .string("33413926-3206-4cdd-b39a-83574fe37a17"),
         "type": .string("Microsoft.Authorization/roleDefinitions"),
         "properties": .object([

@@ -61,7 +61,8 @@ extension AzureEmulator {
             }.map { vault in
                 JSONValue.object([
                     "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
-                    "type": .string("Microsoft.KeyVault/\(vault.armKind)"), "location": .string(vault.location ?? "westus"),
+                    "type": .string("Microsoft.KeyVault/\(vault.armKind)"),
+                    "location": .string(vault.location ?? "westus"),
                 ])
             }
             return .json(JSONValue.object(["value": .array(value)]).text)
@@ -177,7 +178,8 @@ extension AzureEmulator {
 
     private func armKeyBody(_ key: Scenario.Key, vault: Scenario.Vault, host: String) -> JSONValue {
         let cloud = CloudHosts.all.first { $0.management == host } ?? CloudHosts.all[0]
-        let uri = "https://\(vault.name).\(vault.isHSM ? cloud.managedHSMSuffix : cloud.vaultSuffix):443/keys/\(key.name)"
+        let uri =
+            "https://\(vault.name).\(vault.isHSM ? cloud.managedHSMSuffix : cloud.vaultSuffix):443/keys/\(key.name)"
         var properties: [String: JSONValue] = [
             "keyUri": .string(uri), "keyUriWithVersion": .string("\(uri)/\(key.version ?? Self.defaultVersion)"),
         ]

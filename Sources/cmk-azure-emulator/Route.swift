@@ -95,9 +95,13 @@ enum Route: Sendable, Equatable {
             case 3 where lower[0] == "keys" && lower[2] == "rotationpolicy":
                 self = .rotationPolicy(vault: vault, name: segments[1])
             case 3 where lower[0] == "keys": self = .vaultKey(vault: vault, name: segments[1], version: segments[2])
-            case 3 where lower[0] == "providers" && lower[1] == "microsoft.authorization"
+            case 3
+            where lower[0] == "providers" && lower[1] == "microsoft.authorization"
                 && (lower[2] == "roleassignments" || lower[2] == "roledefinitions"):
-                self = .hsmRoles(vault: vault, collection: lower[2] == "roleassignments" ? "roleAssignments" : "roleDefinitions")
+                self = .hsmRoles(
+                    vault: vault,
+                    collection: lower[2] == "roleassignments" ? "roleAssignments" : "roleDefinitions"
+                )
             default: self = .notFound
             }
         } else {

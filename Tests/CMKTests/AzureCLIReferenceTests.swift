@@ -44,7 +44,9 @@ struct AzureCLIReferenceTests {
             let words = tokens.prefix { $0.allSatisfy { $0.isLowercase || $0 == "-" } && !$0.hasPrefix("-") }
             guard !words.isEmpty else { continue }
             let command =
-                (1...words.count).reversed().map { words.prefix($0).joined(separator: " ") }.first(where: known.contains)
+                (1...words.count).reversed().map { words.prefix($0).joined(separator: " ") }.first(
+                    where: known.contains
+                )
                 ?? words.joined(separator: " ")
             var flags: [String] = []
             let afterCommand = tokens.dropFirst(command.split(separator: " ").count)
@@ -101,17 +103,29 @@ struct AzureCLIReferenceTests {
     static let parserCases: [ParserCase] = [
         ParserCase(text: "az keyvault update --name v --resource-group g --enable-soft-delete true", problems: 1),
         ParserCase(text: "az keyvault update-hsm --name h --enable-purge-protection true", problems: 1),
-        ParserCase(text: "Create it: az keyvault key create --vault-name v --name k --kty RSA --size 3072", problems: 0),
+        ParserCase(
+            text: "Create it: az keyvault key create --vault-name v --name k --kty RSA --size 3072",
+            problems: 0
+        ),
         ParserCase(text: "az keyvault key set-atributes --vault-name v --name k --enabled true", problems: 1),
-        ParserCase(text: "Rotate: az keyvault key rotate --vault-name v --name k, or az keyvault key set-attributes "
-            + "--vault-name v --name k --version 0123 --expires <date>", problems: 0),
+        ParserCase(
+            text: "Rotate: az keyvault key rotate --vault-name v --name k, or az keyvault key set-attributes "
+                + "--vault-name v --name k --version 0123 --expires <date>",
+            problems: 0
+        ),
         ParserCase(text: "az keyvault key rotate --vault-name v --name k --version 0123", problems: 1),
         ParserCase(text: "or run cmk status after az login as that person", problems: 0),
-        ParserCase(text: "az role assignment create --role \"Key Vault Crypto Service Encryption User\" --scope /x "
-            + "--assignee-object-id o --assignee-principal-type ServicePrincipal", problems: 0),
+        ParserCase(
+            text: "az role assignment create --role \"Key Vault Crypto Service Encryption User\" --scope /x "
+                + "--assignee-object-id o --assignee-principal-type ServicePrincipal",
+            problems: 0
+        ),
     ]
 
-    @Test("the checker itself: a removed flag, a typo'd command, a flag of another command fail", arguments: parserCases)
+    @Test(
+        "the checker itself: a removed flag, a typo'd command, a flag of another command fail",
+        arguments: parserCases
+    )
     func parser(_ parserCase: ParserCase) throws {
         let reference = try Reference.load()
         let found = Self.invocations(parserCase.text, known: Set(reference.commands.keys))
@@ -135,14 +149,17 @@ struct AzureCLIReferenceTests {
     }
 
     static func vaultPatch(_ fields: [String: any Sendable]) -> @Sendable (inout [String: Any]) -> Void {
-        { scenario in AzureChecksTests.vault { vault in for (name, value) in fields { vault[name] = value } }(&scenario) }
+        { scenario in AzureChecksTests.vault { vault in for (name, value) in fields { vault[name] = value } }(&scenario)
+        }
     }
 
     /// Every scenario, plus the variants that reach the remaining remediations.
     static func runs() throws -> [Run] {
         let files = try FileManager.default.contentsOfDirectory(atPath: AzureEmulatorProcess.scenarios)
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
-        var runs = files.map { Run(scenario: $0, keyURI: $0 == "managed-hsm" ? hsmKeyURI : AzureEmulatorProcess.keyURI) }
+        var runs = files.map {
+            Run(scenario: $0, keyURI: $0 == "managed-hsm" ? hsmKeyURI : AzureEmulatorProcess.keyURI)
+        }
         let now = Int(Date().timeIntervalSince1970)
         runs += [
             Run(scenario: "pinned-version", keyURI: pinned),
@@ -151,7 +168,11 @@ struct AzureCLIReferenceTests {
             Run(scenario: "ready", keyURI: nil),
             Run(scenario: "ready", patch: keyPatch(["kty": "EC", "keySize": NSNull()])),
             Run(scenario: "ready", patch: keyPatch(["keyOps": ["wrapKey"], "attributes": ["enabled": false]])),
-            Run(scenario: "ready", keyURI: pinned, patch: keyPatch(["keyOps": ["wrapKey"], "attributes": ["enabled": false]])),
+            Run(
+                scenario: "ready",
+                keyURI: pinned,
+                patch: keyPatch(["keyOps": ["wrapKey"], "attributes": ["enabled": false]])
+            ),
             Run(scenario: "ready", patch: keyPatch(["attributes": ["exp": now - 86_400]])),
             Run(scenario: "ready", keyURI: pinned, patch: keyPatch(["attributes": ["exp": now + 86_400 * 5]])),
             Run(scenario: "ready", patch: keyPatch(["attributes": ["nbf": now + 86_400 * 5]])),
@@ -163,16 +184,28 @@ struct AzureCLIReferenceTests {
                     vault["properties"] = ["enableRbacAuthorization": false, "accessPolicies": [[String: Any]]()]
                 }(&scenario)
             },
-            Run(scenario: "managed-hsm", keyURI: hsmKeyURI, patch: vaultPatch(["hsmRoleAssignments": [[String: String]]()])),
+            Run(
+                scenario: "managed-hsm",
+                keyURI: hsmKeyURI,
+                patch: vaultPatch(["hsmRoleAssignments": [[String: String]]()])
+            ),
             Run(scenario: "managed-hsm", keyURI: hsmKeyURI, patch: { $0["servicePrincipal"] = nil }),
-            Run(scenario: "managed-hsm", keyURI: hsmKeyURI, patch: { $0["faults"] = [["route": "hsm.roleAssignments", "status": 500]] }),
+            Run(
+                scenario: "managed-hsm",
+                keyURI: hsmKeyURI,
+                patch: { $0["faults"] = [["route": "hsm.roleAssignments", "status": 500]] }
+            ),
             Run(scenario: "managed-hsm", keyURI: hsmKeyURI) { scenario in
                 AzureChecksTests.vault { vault in
                     vault["properties"] = ["enablePurgeProtection": false]
                     vault["keys"] = [["name": "other-key", "kty": "RSA-HSM", "keySize": 2048]]
                 }(&scenario)
             },
-            Run(scenario: "managed-hsm", keyURI: hsmKeyURI, patch: keyPatch(["keySize": 2048, "attributes": ["exp": now + 86_400 * 90]])),
+            Run(
+                scenario: "managed-hsm",
+                keyURI: hsmKeyURI,
+                patch: keyPatch(["keySize": 2048, "attributes": ["exp": now + 86_400 * 90]])
+            ),
         ]
         return runs
     }
@@ -225,7 +258,8 @@ struct AzureCLIReferenceTests {
             + String(contentsOfFile: "\(TestPaths.repository)/Tests/Fixtures/help/status.txt", encoding: .utf8)
         for flag in cmkFlags { #expect(docs.contains(flag), "\(flag) is not a cmk option") }
         let directory = "\(TestPaths.repository)/Plugins/Azure"
-        let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/Checks").map { "Checks/\($0)" }
+        let files =
+            try FileManager.default.contentsOfDirectory(atPath: "\(directory)/Checks").map { "Checks/\($0)" }
             + ["AzureProvider.swift"]
         let literal = try NSRegularExpression(pattern: #""(?:[^"\\]|\\.)*""#)
         let flag = try NSRegularExpression(pattern: #"--[a-z][a-z-]*"#)

@@ -22,7 +22,9 @@ struct AzureLifecycleTests {
                 status.summary(id) == "The key cmk-key was deleted on 2026-12-01; recoverable until the purge date "
                     + "2027-03-01"
             )
-            #expect(status.remediation(id) == "Recover it: az keyvault key recover --vault-name contoso-cmk --name cmk-key")
+            #expect(
+                status.remediation(id) == "Recover it: az keyvault key recover --vault-name contoso-cmk --name cmk-key"
+            )
         }
         #expect(try await emulator.requests().contains { $0.route == "vault.deletedKey" && $0.status == 200 })
     }
@@ -76,7 +78,11 @@ struct AzureLifecycleTests {
             status.summary("key-rotation") == "The vendor uses version \(Self.pinned); version \(Self.newer) is newer; "
                 + "after a rotation give the vendor the versionless identifier or a new ticket"
         )
-        #expect(status.remediation("key-rotation").contains("cmk ticket --provider azure --key-uri \(AzureEmulatorProcess.keyURI)"))
+        #expect(
+            status.remediation("key-rotation").contains(
+                "cmk ticket --provider azure --key-uri \(AzureEmulatorProcess.keyURI)"
+            )
+        )
         let paths = try await emulator.requests().filter { $0.route == "vault.key" && $0.authorization }.map(\.path)
         #expect(Set(paths) == ["/keys/cmk-key/\(Self.pinned)", "/keys/cmk-key"], "the pinned and the current version")
 
@@ -173,7 +179,9 @@ struct AzureLifecycleTests {
         let fix = status.remediation("vault-soft-delete")
         #expect(!fix.contains("--enable-soft-delete"))
         #expect(fix.hasPrefix("Soft delete cannot be turned on for an existing vault: create a new one"))
-        #expect(fix.contains("az keyvault create --name <new-vault> --resource-group cmk-rg --enable-purge-protection true"))
+        #expect(
+            fix.contains("az keyvault create --name <new-vault> --resource-group cmk-rg --enable-purge-protection true")
+        )
     }
 
     @Test("a Managed HSM with the role in its local RBAC: ready, live, not manual")
@@ -206,7 +214,12 @@ struct AzureLifecycleTests {
     static let hsmCases: [HSMCase] = [
         HSMCase(name: "the built-in role at /", scope: "/", role: HSMKeyAccessIDs.user, granted: true),
         HSMCase(name: "the built-in role at /keys", scope: "/keys", role: HSMKeyAccessIDs.user, granted: true),
-        HSMCase(name: "the built-in role on another key", scope: "/keys/other", role: HSMKeyAccessIDs.user, granted: false),
+        HSMCase(
+            name: "the built-in role on another key",
+            scope: "/keys/other",
+            role: HSMKeyAccessIDs.user,
+            granted: false
+        ),
         HSMCase(
             name: "a custom role with a keys/* wildcard",
             scope: "/keys/cmk-key",
@@ -218,7 +231,11 @@ struct AzureLifecycleTests {
             name: "a custom role whose notDataActions take unwrap away",
             scope: "/",
             role: custom,
-            custom: [custom: [["Microsoft.KeyVault/managedHsm/keys/*"], ["Microsoft.KeyVault/managedHsm/keys/unwrap/action"]]],
+            custom: [
+                custom: [
+                    ["Microsoft.KeyVault/managedHsm/keys/*"], ["Microsoft.KeyVault/managedHsm/keys/unwrap/action"],
+                ]
+            ],
             granted: false
         ),
         HSMCase(name: "an unknown role", scope: "/", role: custom, granted: false),
@@ -228,7 +245,9 @@ struct AzureLifecycleTests {
     func hsmRoles(_ hsm: HSMCase) async throws {
         let emulator = try await AzureEmulatorProcess("managed-hsm") { scenario in
             AzureChecksTests.vault { vault in
-                vault["hsmRoleAssignments"] = [["principalId": Self.sp, "roleDefinitionId": hsm.role, "scope": hsm.scope]]
+                vault["hsmRoleAssignments"] = [
+                    ["principalId": Self.sp, "roleDefinitionId": hsm.role, "scope": hsm.scope]
+                ]
                 vault["hsmRoleDefinitions"] = hsm.custom.map { id, actions in
                     [
                         "id": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/\(id)", "name": id,
@@ -241,7 +260,10 @@ struct AzureLifecycleTests {
             }(&scenario)
         }
         let status = try await AzureStatus.run(environment: emulator.signedIn, keyURI: Self.hsmKeyURI)
-        #expect(status.state("app-key-access") == (hsm.granted ? "ok" : "action-required"), "\(status.summary("app-key-access"))")
+        #expect(
+            status.state("app-key-access") == (hsm.granted ? "ok" : "action-required"),
+            "\(status.summary("app-key-access"))"
+        )
         #expect(status.result.status == (hsm.granted ? 0 : 2))
         if !hsm.granted {
             #expect(

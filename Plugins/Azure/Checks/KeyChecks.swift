@@ -18,8 +18,15 @@ enum KeyChecks {
         case .failure(let failure) where failure.status == 404:
             if let deleted {
                 let check = deletedKey(deleted, context, evidence: failure.reason)
-                return ids.map { Check(id: $0.rawValue, state: check.state, summary: check.summary,
-                    remediation: check.remediation, evidence: check.evidence) }
+                return ids.map {
+                    Check(
+                        id: $0.rawValue,
+                        state: check.state,
+                        summary: check.summary,
+                        remediation: check.remediation,
+                        evidence: check.evidence
+                    )
+                }
             }
             return ids.map {
                 Check(
