@@ -130,47 +130,51 @@ struct LiveStatus: Sendable {
                 let known = try? await definitions.value.get()
                 return assignments.map { HSMKeyAccess.Grants(assignments: $0, definitions: known) }
             }
-        // A principal that may not use the data plane (403) can often still read ARM: fall back.
-        var keyFacts = await dataKey.value
-        if case .failure(let failure) = keyFacts, failure.status == 403 {
-            keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName, version: key.version) }
-                .map(KeyFacts.init)
+        // A principal that may not use the data plane (403) can often still read ARM: each read
+        // falls back on its own, so the fallbacks overlap too.
+        let keyTask = Task { () -> (Result<KeyFacts, CallFailure>, DeletedKey?) in
+            var facts = await dataKey.value
+            if case .failure(let failure) = facts, failure.status == 403 {
+                facts = await Self.withVault(located) { await arm.key($0, name: key.keyName, version: key.version) }
+                    .map(KeyFacts.init)
+            }
+            // Only after a 404, so a present key costs no round trip.
+            guard case .failure(let failure) = facts, failure.status == 404 else { return (facts, nil) }
+            return (facts, try? await challenge.value.asyncFlatMap { await keyVault.deletedKey($0) }.get())
         }
-        var deletedKey: DeletedKey?
-        if case .failure(let failure) = keyFacts, failure.status == 404 {
-            // Only on this path, so a present key costs no round trip.
-            deletedKey = try? await challenge.value.asyncFlatMap { await keyVault.deletedKey($0) }.get()
+        let currentTask = Task { () -> Result<KeyFacts, CallFailure>? in
+            let current = await dataCurrent?.value
+            guard case .failure(let failure)? = current, failure.status == 403 else { return current }
+            return await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
         }
-        var current = await dataCurrent?.value
-        if case .failure(let failure)? = current, failure.status == 403 {
-            current = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
-        }
-        var rotation = await dataRotation.value
-        if case .failure(let failure) = rotation, failure.status == 403 {
+        let rotationTask = Task { () -> Result<RotationPolicy?, CallFailure> in
+            let rotation = await dataRotation.value
+            guard case .failure(let failure) = rotation, failure.status == 403 else { return rotation }
             // ARM states the policy with the key's current version.
-            let armCurrent = (try? current?.get()) ?? (key.version == nil ? try? keyFacts.get() : nil)
-            if let armCurrent, armCurrent.source == "management plane" {
-                rotation = .success(armCurrent.rotationPolicy)
-            } else {
-                rotation = await Self.withVault(located) { await arm.key($0, name: key.keyName) }
-                    .map(\.properties.rotationPolicy)
-            }
+            return await Self.withVault(located) { await arm.key($0, name: key.keyName) }
+                .map { (key: ARMKey) in key.properties.rotationPolicy }
         }
-        var keyNames = await dataNames.value
-        if case .failure(let failure) = keyNames, failure.status == 403 {
-            keyNames = await Self.withVault(located) { await arm.keyNames($0) }
+        let namesTask = Task { () -> Result<[String], CallFailure> in
+            let names = await dataNames.value
+            guard case .failure(let failure) = names, failure.status == 403 else { return names }
+            return await Self.withVault(located) { await arm.keyNames($0) }
         }
-        var secretNames = await dataSecrets.value
-        var certificateNames = await dataCertificates.value
-        if case .failure(let failure) = secretNames, failure.status == 403 {
-            secretNames = await Self.withVault(located) { await arm.secretNames($0) }
+        let objectsTask = Task { () -> (Result<[String], CallFailure>, Result<[String], CallFailure>) in
+            let secrets = await dataSecrets.value
+            let certificates = await dataCertificates.value
+            guard case .failure(let failure) = secrets, failure.status == 403 else { return (secrets, certificates) }
+            let fromARM = await Self.withVault(located) { await arm.secretNames($0) }
             // ARM has no certificates, but lists each certificate's secret: counted there.
-            if case .success = secretNames, case .failure(let certificates) = certificateNames,
-                certificates.status == 403
-            {
-                certificateNames = .success([])
+            if case .success = fromARM, case .failure(let refused) = certificates, refused.status == 403 {
+                return (fromARM, .success([]))
             }
+            return (fromARM, certificates)
         }
+        let (keyFacts, deletedKey) = await keyTask.value
+        let (secretNames, certificateNames) = await objectsTask.value
+        let current = await currentTask.value
+        let rotation = await rotationTask.value
+        let keyNames = await namesTask.value
         var deletedVault: ARMDeletedVault?
         if case .success(nil) = await located.value {
             deletedVault = try? await arm.deletedVault(key).get()
