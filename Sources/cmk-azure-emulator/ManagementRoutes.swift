@@ -102,22 +102,24 @@ extension AzureEmulator {
                 ])
             }
             return .json(JSONValue.object(["value": .array(value)]).text)
-        case .deletedVaults(let subscription):
+        case .deletedVaults(let subscription, let hsm):
             let value = (scenario.deletedVaults ?? []).filter {
                 $0.subscriptionId.lowercased() == subscription.lowercased()
+                    && ($0.kind?.lowercased() == "managedhsm") == hsm
             }
             .map { deleted in
                 let location = deleted.location ?? "westus"
+                let collection = hsm ? "deletedManagedHSMs" : "deletedVaults"
                 return JSONValue.object([
                     "id": .string(
                         "/subscriptions/\(deleted.subscriptionId)/providers/Microsoft.KeyVault/locations/\(location)"
-                            + "/deletedVaults/\(deleted.name)"
+                            + "/\(collection)/\(deleted.name)"
                     ),
-                    "name": .string(deleted.name), "type": .string("Microsoft.KeyVault/deletedVaults"),
+                    "name": .string(deleted.name), "type": .string("Microsoft.KeyVault/\(collection)"),
                     "properties": .object([
-                        "vaultId": .string(
+                        (hsm ? "mhsmId" : "vaultId"): .string(
                             "/subscriptions/\(deleted.subscriptionId)/resourceGroups/\(deleted.resourceGroup)"
-                                + "/providers/Microsoft.KeyVault/vaults/\(deleted.name)"
+                                + "/providers/Microsoft.KeyVault/\(hsm ? "managedHSMs" : "vaults")/\(deleted.name)"
                         ),
                         "location": .string(location), "deletionDate": .string(deleted.deletionDate),
                         "scheduledPurgeDate": .string(deleted.scheduledPurgeDate),

@@ -11,7 +11,7 @@ enum Route: Sendable, Equatable {
     case armKeyVersion(VaultPath, name: String, version: String)
     case armKeys(VaultPath)
     case armSecrets(VaultPath)
-    case deletedVaults(subscription: String)
+    case deletedVaults(subscription: String, hsm: Bool)
     case roleAssignments(VaultPath)
     case servicePrincipal(appID: String)
     case memberOf
@@ -115,9 +115,9 @@ enum Route: Sendable, Equatable {
             return .resources(subscription: segments[1])
         }
         if lower.count == 5, lower[0] == "subscriptions", lower[2] == "providers", lower[3] == "microsoft.keyvault",
-            lower[4] == "deletedvaults"
+            lower[4] == "deletedvaults" || lower[4] == "deletedmanagedhsms"
         {
-            return .deletedVaults(subscription: segments[1])
+            return .deletedVaults(subscription: segments[1], hsm: lower[4] == "deletedmanagedhsms")
         }
         guard lower.count >= 8, lower[0] == "subscriptions", lower[2] == "resourcegroups", lower[4] == "providers",
             lower[5] == "microsoft.keyvault", lower[6] == "vaults" || lower[6] == "managedhsms"

@@ -63,6 +63,8 @@ struct Scenario: Decodable, Sendable {
         var location: String?
         var deletionDate: String
         var scheduledPurgeDate: String
+        /// `managedHSM` for a deleted Managed HSM.
+        var kind: String?
     }
 
     struct RoleAssignment: Decodable, Sendable {

@@ -166,6 +166,12 @@ struct AzureCLIReferenceTests {
             Run(scenario: "rotation-in-place", keyURI: pinned),
             Run(scenario: "ready", signedIn: false),
             Run(scenario: "ready", keyURI: nil),
+            Run(scenario: "vault-deleted", keyURI: hsmKeyURI) { scenario in
+                var deleted = scenario["deletedVaults"] as! [[String: Any]]
+                deleted[0]["name"] = "contoso-hsm"
+                deleted[0]["kind"] = "managedHSM"
+                scenario["deletedVaults"] = deleted
+            },
             Run(scenario: "ready", patch: keyPatch(["kty": "EC", "keySize": NSNull()])),
             Run(scenario: "ready", patch: keyPatch(["keyOps": ["wrapKey"], "attributes": ["enabled": false]])),
             Run(

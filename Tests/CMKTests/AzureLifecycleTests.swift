@@ -58,6 +58,24 @@ struct AzureLifecycleTests {
         }
     }
 
+    @Test("a deleted Managed HSM: found among deletedManagedHSMs, recovered with --hsm-name")
+    func deletedHSM() async throws {
+        let emulator = try await AzureEmulatorProcess("vault-deleted") { scenario in
+            var deleted = scenario["deletedVaults"] as! [[String: Any]]
+            deleted[0]["name"] = "contoso-hsm"
+            deleted[0]["kind"] = "managedHSM"
+            scenario["deletedVaults"] = deleted
+        }
+        let status = try await AzureStatus.run(environment: emulator.signedIn, keyURI: Self.hsmKeyURI)
+        #expect(status.result.status == 2)
+        #expect(
+            status.summary("vault-purge-protection") == "The Managed HSM contoso-hsm was deleted on 2026-11-20; "
+                + "recoverable until the purge date 2027-02-18"
+        )
+        #expect(status.remediation("key-type") == "Recover it: az keyvault recover --hsm-name contoso-hsm")
+        #expect(try await emulator.requests().contains { $0.path.hasSuffix("/deletedManagedHSMs") })
+    }
+
     @Test("a pinned version, disabled and expired, while a newer one is enabled: fixes carry --version")
     func pinnedVersion() async throws {
         let emulator = try await AzureEmulatorProcess("pinned-version")

@@ -77,16 +77,21 @@ enum StatusChecks {
         return CheckID.allCases.compactMap { checks[$0] }
     }
 
-    /// A vault kept by soft delete: every check that needs it says so, with the one fix.
+    /// A vault or Managed HSM kept by soft delete: every check that needs it says so, with the one fix.
     static func deletedVault(_ id: CheckID, _ deleted: ARMDeletedVault, _ context: CheckContext) -> Check {
         let on = deleted.properties.deletionDate.map { " on \($0.prefix(10))" } ?? ""
         let until = deleted.properties.scheduledPurgeDate.map { "recoverable until the purge date \($0.prefix(10))" }
         return Check(
             id: id.rawValue,
             state: .actionRequired,
-            summary: "The vault \(context.vaultName) was deleted\(on); \(until ?? "recoverable")",
-            remediation: "Recover it: az keyvault recover --name \(context.vaultName)",
-            evidence: ["found among the deleted vaults of its subscription (\(deleted.properties.vaultId ?? "no id"))"]
+            summary: "The \(context.isHSM ? "Managed HSM" : "vault") \(context.vaultName) was deleted\(on); "
+                + (until ?? "recoverable"),
+            remediation:
+                "Recover it: az keyvault recover \(context.isHSM ? "--hsm-name" : "--name") \(context.vaultName)",
+            evidence: [
+                "found among the deleted \(context.isHSM ? "Managed HSMs" : "vaults") of its subscription "
+                    + "(\(deleted.properties.vaultId ?? deleted.properties.mhsmId ?? "no id"))"
+            ]
         )
     }
 }

@@ -86,7 +86,8 @@ struct ARMClient: Sendable {
         }
     }
 
-    /// The soft-deleted vault named in `key`, searched in every readable subscription; nil when none.
+    /// The soft-deleted vault (or Managed HSM) named in `key`, searched in every readable
+    /// subscription; nil when none.
     ///
     /// Asked only when the vault was not found: a deleted vault is not among the resources.
     func deletedVault(_ key: KeyIdentifier) async -> Result<ARMDeletedVault?, CallFailure> {
@@ -95,11 +96,12 @@ struct ARMClient: Sendable {
         case .success(let value): subscriptions = value
         case .failure(let failure): return .failure(failure)
         }
+        let collection = key.store == .vault ? "deletedVaults" : "deletedManagedHSMs"
         return await withTaskGroup(of: Result<[ARMDeletedVault], CallFailure>.self) { group in
             for subscription in subscriptions {
                 let url =
                     "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))"
-                    + "/providers/Microsoft.KeyVault/deletedVaults?api-version=\(Self.keyVaultAPIVersion)"
+                    + "/providers/Microsoft.KeyVault/\(collection)?api-version=\(Self.keyVaultAPIVersion)"
                 group.addTask { await list(ARMDeletedVault.self, url) }
             }
             var failure: CallFailure?

@@ -55,10 +55,13 @@ struct ARMNamed: Decodable, Sendable {
     var name: String
 }
 
-/// `/subscriptions/{s}/providers/Microsoft.KeyVault/deletedVaults`: a vault kept by soft delete.
+/// `/subscriptions/{s}/providers/Microsoft.KeyVault/deletedVaults` (or `deletedManagedHSMs`): a
+/// vault or HSM kept by soft delete.
 struct ARMDeletedVault: Decodable, Sendable {
     struct Properties: Decodable, Sendable {
         var vaultId: String?
+        /// A deleted Managed HSM's id.
+        var mhsmId: String?
         var location: String?
         /// ISO 8601 date-times.
         var deletionDate: String?
