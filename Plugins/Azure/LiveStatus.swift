@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 
 /// The signed-in part of `cmk status`: every call as early as its inputs allow, all at once.
 ///
@@ -27,9 +28,19 @@ struct LiveStatus: Sendable {
         struct Vault: Sendable {
             var id: VaultResourceID?
             var properties: Result<ARMVault, CallFailure>
+            /// The version the identifier names (the current one when versionless).
             var key: Result<KeyFacts, CallFailure>
-            var keyNames: Result<[String], CallFailure>
+            /// The current version, read beside a pinned one; nil for a versionless identifier.
+            var current: Result<KeyFacts, CallFailure>?
+            var rotation: Result<RotationPolicy?, CallFailure>
+            /// Looked up only when the key answered 404; nil when it is not among deleted keys.
+            var deletedKey: DeletedKey?
+            /// Looked up only when the vault was not found; nil when it is not among deleted vaults.
+            var deletedVault: ARMDeletedVault?
+            var contents: VaultChecks.Contents
             var rbac: Result<RBACFacts, CallFailure>
+            /// A Managed HSM's local RBAC; nil for a vault.
+            var hsmAccess: Result<HSMKeyAccess.Grants, CallFailure>?
             /// The data plane answered cmk with 403 ForbiddenByFirewall (ARM was read instead).
             var dataPlaneFirewalled: Bool
             /// What the signed-in person may do at the vault; nil for an application.
@@ -136,26 +147,109 @@ struct LiveStatus: Sendable {
                 )
             }
         }
-        // A principal that may not use the data plane (403) can often still read ARM: fall back.
-        var keyFacts = await dataKey.value
-        var firewalled = false
-        if case .failure(let failure) = keyFacts, failure.status == 403 {
-            firewalled = failure.isFirewall
-            keyFacts = await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
+        let dataCurrent =
+            key.version == nil
+            ? nil
+            : Task { () -> Result<KeyFacts, CallFailure> in
+                await challenge.value.asyncFlatMap { await keyVault.readCurrent($0) }.map(KeyFacts.init)
+            }
+        let dataRotation = Task { await challenge.value.asyncFlatMap { await keyVault.rotationPolicy($0) } }
+        // A Managed HSM holds keys only: it has no secrets or certificates to list.
+        let dataSecrets = Task {
+            key.store == .managedHSM
+                ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("secrets", $0) }
         }
-        var keyNames = await dataNames.value
-        if case .failure(let failure) = keyNames, failure.status == 403 {
-            firewalled = firewalled || failure.isFirewall
-            keyNames = await Self.withVault(located) { await arm.keyNames($0) }
+        let dataCertificates = Task {
+            key.store == .managedHSM
+                ? .success([]) : await challenge.value.asyncFlatMap { await keyVault.names("certificates", $0) }
+        }
+        let hsmAccess =
+            key.store == .vault
+            ? nil
+            : Task { () -> Result<HSMKeyAccess.Grants, CallFailure> in
+                let definitions = Task { await challenge.value.asyncFlatMap { await keyVault.hsmRoleDefinitions($0) } }
+                let assignments: Result<[HSMRoleAssignment], CallFailure>
+                switch await principal.value {
+                case .success(let found?):
+                    assignments = await challenge.value.asyncFlatMap {
+                        await keyVault.hsmRoleAssignments($0, principalID: found.id)
+                    }
+                case .success(nil): assignments = .success([])
+                case .failure(let failure): assignments = .failure(failure)
+                }
+                // Definitions only sharpen the verdict (custom roles): without them the built-in id decides.
+                let known = try? await definitions.value.get()
+                return assignments.map { HSMKeyAccess.Grants(assignments: $0, definitions: known) }
+            }
+        // A principal that may not use the data plane (403) can often still read ARM: each read
+        // falls back on its own, so the fallbacks overlap too. A 403 ForbiddenByFirewall is noted.
+        let firewall = FirewallNote()
+        let keyTask = Task { () -> (Result<KeyFacts, CallFailure>, DeletedKey?) in
+            var facts = await dataKey.value
+            if case .failure(let failure) = facts, failure.status == 403 {
+                firewall.note(failure)
+                facts = await Self.withVault(located) { await arm.key($0, name: key.keyName, version: key.version) }
+                    .map(KeyFacts.init)
+            }
+            // Only after a 404, so a present key costs no round trip.
+            guard case .failure(let failure) = facts, failure.status == 404 else { return (facts, nil) }
+            return (facts, try? await challenge.value.asyncFlatMap { await keyVault.deletedKey($0) }.get())
+        }
+        let currentTask = Task { () -> Result<KeyFacts, CallFailure>? in
+            let current = await dataCurrent?.value
+            guard case .failure(let failure)? = current, failure.status == 403 else { return current }
+            return await Self.withVault(located) { await arm.key($0, name: key.keyName) }.map(KeyFacts.init)
+        }
+        let rotationTask = Task { () -> Result<RotationPolicy?, CallFailure> in
+            let rotation = await dataRotation.value
+            guard case .failure(let failure) = rotation, failure.status == 403 else { return rotation }
+            // ARM states the policy with the key's current version.
+            return await Self.withVault(located) { await arm.key($0, name: key.keyName) }
+                .map { (key: ARMKey) in key.properties.rotationPolicy }
+        }
+        let namesTask = Task { () -> Result<[String], CallFailure> in
+            let names = await dataNames.value
+            guard case .failure(let failure) = names, failure.status == 403 else { return names }
+            firewall.note(failure)
+            return await Self.withVault(located) { await arm.keyNames($0) }
+        }
+        let objectsTask = Task { () -> (Result<[String], CallFailure>, Result<[String], CallFailure>) in
+            let secrets = await dataSecrets.value
+            let certificates = await dataCertificates.value
+            guard case .failure(let failure) = secrets, failure.status == 403 else { return (secrets, certificates) }
+            let fromARM = await Self.withVault(located) { await arm.secretNames($0) }
+            // ARM has no certificates, but lists each certificate's secret: counted there.
+            if case .success = fromARM, case .failure(let refused) = certificates, refused.status == 403 {
+                return (fromARM, .success([]))
+            }
+            return (fromARM, certificates)
+        }
+        let (keyFacts, deletedKey) = await keyTask.value
+        let (secretNames, certificateNames) = await objectsTask.value
+        let current = await currentTask.value
+        let rotation = await rotationTask.value
+        let keyNames = await namesTask.value
+        var deletedVault: ARMDeletedVault?
+        if case .success(nil) = await located.value {
+            deletedVault = try? await arm.deletedVault(key).get()
         }
         _ = await vaultToken.value
         return Findings.Vault(
             id: try? await located.value.get(),
             properties: await properties.value,
             key: keyFacts,
-            keyNames: keyNames,
+            current: current,
+            rotation: rotation,
+            deletedKey: deletedKey,
+            deletedVault: deletedVault,
+            contents: VaultChecks.Contents(
+                keys: keyNames,
+                secrets: secretNames,
+                certificates: certificateNames
+            ),
             rbac: await rbac.value,
-            dataPlaneFirewalled: firewalled,
+            hsmAccess: await hsmAccess?.value,
+            dataPlaneFirewalled: firewall.seen,
             callerPermissions: await caller.value
         )
     }
@@ -251,4 +345,11 @@ extension Result where Failure == CallFailure {
         case .failure(let failure): .failure(failure)
         }
     }
+}
+
+/// Whether any data-plane read was refused by the vault's firewall (403 ForbiddenByFirewall).
+private final class FirewallNote: Sendable {
+    private let flag = Mutex(false)
+    func note(_ failure: CallFailure) { if failure.isFirewall { flag.withLock { $0 = true } } }
+    var seen: Bool { flag.withLock { $0 } }
 }

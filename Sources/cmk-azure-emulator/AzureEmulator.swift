@@ -43,7 +43,8 @@ final class AzureEmulator: Sendable {
                 path: path,
                 route: route.id,
                 authorization: request.headers["authorization"] != nil,
-                status: response.status
+                status: response.status,
+                apiVersion: request.query["api-version"]
             )
         )
         return response
@@ -55,12 +56,13 @@ final class AzureEmulator: Sendable {
         case .instanceMetadata: instanceMetadata(request)
         case .metadataToken: metadataToken(request)
         case .appServiceToken: appServiceToken(request)
-        case .subscriptions, .resources, .vault, .armKey, .armKeys, .roleAssignments, .denyAssignments, .permissions,
-            .roleDefinition, .resourceGraph:
+        case .subscriptions, .resources, .vault, .armKey, .armKeyVersion, .armKeys, .armSecrets, .deletedVaults,
+            .roleAssignments, .denyAssignments, .permissions, .roleDefinition, .resourceGraph:
             management(route, host: host, request)
         case .servicePrincipal, .servicePrincipalGroups, .memberOf, .transitiveRoleAssignments, .roleEligibility:
             graph(route, host: host, request)
-        case .vaultKey, .vaultKeys: keyVault(route, host: host, request)
+        case .vaultKey, .vaultKeys, .rotationPolicy, .deletedKey, .vaultObjects, .hsmRoles:
+            keyVault(route, host: host, request)
         case .notFound: Self.error(404, "NotFound", "the emulator has no route for \(host)\(request.path)")
         }
     }

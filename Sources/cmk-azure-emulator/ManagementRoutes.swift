@@ -2,6 +2,10 @@ import LoopbackServer
 
 /// Azure Resource Manager: subscriptions, the resource search, vaults, keys, role assignments.
 extension AzureEmulator {
+    /// The `Microsoft.KeyVault` api-versions served. Older ones retire on 2027-02-27, so they are
+    /// refused here as ARM refuses an unknown version: a provider that slips back to one shows.
+    static let keyVaultAPIVersions: Set<String> = ["2026-02-01"]
+
     func management(_ route: Route, host: String, _ request: ServerRequest) -> ServerResponse {
         guard let caller = tokens.validate(request.headers["authorization"], audience: "https://\(host)") else {
             return Self.error(
@@ -15,6 +19,19 @@ extension AzureEmulator {
             )
         }
         let subscriptions = scenario.subscriptions ?? []
+        switch route {
+        case .vault, .armKey, .armKeyVersion, .armKeys, .armSecrets, .deletedVaults:
+            let version = request.query["api-version"] ?? ""
+            guard Self.keyVaultAPIVersions.contains(version) else {
+                return Self.error(
+                    400,
+                    "InvalidApiVersionParameter",
+                    "The api-version '\(version)' is invalid. The supported versions are "
+                        + "'\(Self.keyVaultAPIVersions.sorted().joined(separator: ","))'."
+                )
+            }
+        default: break
+        }
         switch route {
         case .subscriptions:
             let value = subscriptions.enumerated().map { index, id in
@@ -40,11 +57,12 @@ extension AzureEmulator {
             let value = (scenario.vaults ?? []).filter { vault in
                 vault.subscriptionId.lowercased() == subscription.lowercased()
                     && (name == nil || vault.name.lowercased() == name)
-                    && (type == nil || type == "microsoft.keyvault/vaults")
+                    && (type == nil || type == "microsoft.keyvault/\(vault.armKind.lowercased())")
             }.map { vault in
                 JSONValue.object([
                     "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
-                    "type": .string("Microsoft.KeyVault/vaults"), "location": .string(vault.location ?? "westus"),
+                    "type": .string("Microsoft.KeyVault/\(vault.armKind)"),
+                    "location": .string(vault.location ?? "westus"),
                 ])
             }
             return .json(JSONValue.object(["value": .array(value)]).text)
@@ -61,6 +79,55 @@ extension AzureEmulator {
                 return Self.error(404, "ResourceNotFound", "The key '\(name)' was not found.")
             }
             return .json(armKeyBody(key, vault: vault, host: host).text)
+        case .armKeyVersion(let path, let name, let version):
+            guard let vault = vault(path),
+                let key = vault.keys?.first(where: { $0.name.lowercased() == name.lowercased() })
+            else { return Self.error(404, "ResourceNotFound", "The key '\(name)' was not found.") }
+            if version.lowercased() == (key.version ?? Self.defaultVersion) {
+                return .json(armKeyBody(key, vault: vault, host: host).text)
+            }
+            guard let older = key.olderVersions?.first(where: { $0.version.lowercased() == version.lowercased() })
+            else { return Self.error(404, "ResourceNotFound", "The key version '\(version)' was not found.") }
+            var pinned = key
+            pinned.version = older.version
+            pinned.attributes = older.attributes
+            pinned.rotationPolicy = nil
+            return .json(armKeyBody(pinned, vault: vault, host: host).text)
+        case .armSecrets(let path):
+            guard let vault = vault(path) else { return vaultNotFound(path) }
+            let value = ((vault.secrets ?? []) + (vault.certificates ?? [])).map { name in
+                JSONValue.object([
+                    "id": .string("\(Self.vaultID(vault))/secrets/\(name)"), "name": .string(name),
+                    "type": .string("Microsoft.KeyVault/vaults/secrets"), "properties": .object([:]),
+                ])
+            }
+            return .json(JSONValue.object(["value": .array(value)]).text)
+        case .deletedVaults(let subscription, let hsm):
+            let value = (scenario.deletedVaults ?? []).filter {
+                $0.subscriptionId.lowercased() == subscription.lowercased()
+                    && ($0.kind?.lowercased() == "managedhsm") == hsm
+            }
+            .map { deleted in
+                let location = deleted.location ?? "westus"
+                let collection = hsm ? "deletedManagedHSMs" : "deletedVaults"
+                return JSONValue.object([
+                    "id": .string(
+                        "/subscriptions/\(deleted.subscriptionId)/providers/Microsoft.KeyVault/locations/\(location)"
+                            + "/\(collection)/\(deleted.name)"
+                    ),
+                    "name": .string(deleted.name), "type": .string("Microsoft.KeyVault/\(collection)"),
+                    "properties": .object([
+                        (hsm ? "mhsmId" : "vaultId"): .string(
+                            "/subscriptions/\(deleted.subscriptionId)/resourceGroups/\(deleted.resourceGroup)"
+                                + "/providers/Microsoft.KeyVault/\(hsm ? "managedHSMs" : "vaults")/\(deleted.name)"
+                        ),
+                        "location": .string(location), "deletionDate": .string(deleted.deletionDate),
+                        "scheduledPurgeDate": .string(deleted.scheduledPurgeDate),
+                        "purgeProtectionEnabled": .bool(true),
+                    ]),
+                ])
+            }
+            return .json(JSONValue.object(["value": .array(value)]).text)
         case .roleAssignments(let path):
             guard let vault = vault(path) else { return vaultNotFound(path) }
             return roleAssignments(vault, host: host, request)
@@ -87,6 +154,7 @@ extension AzureEmulator {
     private func vault(_ path: Route.VaultPath) -> Scenario.Vault? {
         scenario.vaults?.first { vault in
             vault.subscriptionId.lowercased() == path.subscription.lowercased()
+                && vault.armKind.lowercased() == path.kind
                 && vault.resourceGroup.lowercased() == path.resourceGroup.lowercased()
                 && vault.name.lowercased() == path.name.lowercased()
         }
@@ -103,14 +171,17 @@ extension AzureEmulator {
 
     static func vaultID(_ vault: Scenario.Vault) -> String {
         "/subscriptions/\(vault.subscriptionId)/resourceGroups/\(vault.resourceGroup)"
-            + "/providers/Microsoft.KeyVault/vaults/\(vault.name)"
+            + "/providers/Microsoft.KeyVault/\(vault.armKind)/\(vault.name)"
     }
 
     private func vaultBody(_ vault: Scenario.Vault, host: String) -> JSONValue {
         let cloud = CloudHosts.all.first { $0.management == host } ?? CloudHosts.all[0]
+        // A Managed HSM gets the vault example's shape too, with its own type: the checks read
+        // only the flags both share (soft delete, purge protection).
         var body = templates.vault.merging(
             .object([
                 "id": .string(Self.vaultID(vault)), "name": .string(vault.name),
+                "type": .string("Microsoft.KeyVault/\(vault.armKind)"),
                 "location": .string(vault.location ?? "westus"),
                 "properties": .object([
                     "tenantId": .string(scenario.tenantId),
@@ -124,7 +195,8 @@ extension AzureEmulator {
 
     private func armKeyBody(_ key: Scenario.Key, vault: Scenario.Vault, host: String) -> JSONValue {
         let cloud = CloudHosts.all.first { $0.management == host } ?? CloudHosts.all[0]
-        let uri = "https://\(vault.name).\(cloud.vaultSuffix):443/keys/\(key.name)"
+        let uri =
+            "https://\(vault.name).\(vault.isHSM ? cloud.managedHSMSuffix : cloud.vaultSuffix):443/keys/\(key.name)"
         var properties: [String: JSONValue] = [
             "keyUri": .string(uri), "keyUriWithVersion": .string("\(uri)/\(key.version ?? Self.defaultVersion)"),
         ]
@@ -132,6 +204,7 @@ extension AzureEmulator {
         if let size = key.keySize { properties["keySize"] = .number(Double(size)) }
         if let operations = key.keyOps { properties["keyOps"] = .array(operations.map(JSONValue.string)) }
         if let attributes = key.attributes { properties["attributes"] = attributes }
+        if let policy = key.rotationPolicy { properties["rotationPolicy"] = policy }
         return templates.armKey.merging(
             .object([
                 "id": .string("\(Self.vaultID(vault))/keys/\(key.name)"), "name": .string(key.name),

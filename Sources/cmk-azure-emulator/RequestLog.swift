@@ -9,11 +9,13 @@ final class RequestLog: Sendable {
         var route: String
         var authorization: Bool
         var status: Int
+        var apiVersion: String?
 
         var json: JSONValue {
             .object([
                 "method": .string(method), "host": .string(host), "path": .string(path), "route": .string(route),
                 "authorization": .bool(authorization), "status": .number(Double(status)),
+                "apiVersion": apiVersion.map(JSONValue.string) ?? .null,
             ])
         }
     }

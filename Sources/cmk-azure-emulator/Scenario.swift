@@ -69,6 +69,34 @@ struct Scenario: Decodable, Sendable {
         var keyOps: [String]?
         /// Patched over the fixture's attributes (`enabled`, `exp`, `recoveryLevel`…).
         var attributes: JSONValue?
+        /// Versions before the current one (`version`), each with its own attributes.
+        var olderVersions: [KeyVersion]?
+        /// The body of `GET /keys/{name}/rotationpolicy`; absent: a policy without a Rotate action.
+        var rotationPolicy: JSONValue?
+    }
+
+    struct KeyVersion: Decodable, Sendable {
+        var version: String
+        var attributes: JSONValue?
+    }
+
+    /// A soft-deleted key or vault: dates as Key Vault writes them (data plane: seconds since 1970;
+    /// ARM: ISO 8601).
+    struct DeletedKey: Decodable, Sendable {
+        var name: String
+        var deletedDate: Int
+        var scheduledPurgeDate: Int
+    }
+
+    struct DeletedVault: Decodable, Sendable {
+        var subscriptionId: String
+        var resourceGroup: String
+        var name: String
+        var location: String?
+        var deletionDate: String
+        var scheduledPurgeDate: String
+        /// `managedHSM` for a deleted Managed HSM.
+        var kind: String?
     }
 
     struct RoleAssignment: Decodable, Sendable {
@@ -98,6 +126,21 @@ struct Scenario: Decodable, Sendable {
         var challengeResource: String?
         var keys: [Key]?
         var roleAssignments: [RoleAssignment]?
+        /// `managedHSM` for a Managed HSM (host `{name}.managedhsm.azure.net`, ARM `managedHSMs`).
+        var kind: String?
+        /// Names of the vault's secrets and certificates (each certificate also gets its managed
+        /// key and secret, as Key Vault makes them).
+        var secrets: [String]?
+        var certificates: [String]?
+        var deletedKeys: [DeletedKey]?
+        /// A Managed HSM's local role assignments; `scope` is `/`, `/keys` or `/keys/{name}`.
+        var hsmRoleAssignments: [RoleAssignment]?
+        /// Custom local role definitions, served after the built-in ones.
+        var hsmRoleDefinitions: [JSONValue]?
+
+        var isHSM: Bool { kind?.lowercased() == "managedhsm" }
+        /// `vaults` or `managedHSMs`, as in the ARM id.
+        var armKind: String { isHSM ? "managedHSMs" : "vaults" }
     }
 
     /// A fault on one route: `route` is a route id (`arm.vault`) or `*`.
@@ -126,6 +169,7 @@ struct Scenario: Decodable, Sendable {
     var groups: [Group]?
     /// Custom role definitions, served beside the built-in ones (full ARM bodies).
     var roleDefinitions: [JSONValue]?
+    var deletedVaults: [DeletedVault]?
     /// Role assignments per page (0 or absent: one page).
     var rolePageSize: Int?
     var faults: [Fault]?

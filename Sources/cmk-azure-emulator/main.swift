@@ -104,7 +104,7 @@ if let application = emulator.scenario.applications?.first, let secret = applica
 let vault = emulator.scenario.vaults?.first
 let keyURI =
     vault.map { vault in
-        "https://\(vault.name).vault.azure.net/keys/\(vault.keys?.first?.name ?? "<key>")"
+        "https://\(vault.name).\(vault.isHSM ? "managedhsm" : "vault").azure.net/keys/\(vault.keys?.first?.name ?? "<key>")"
     } ?? "https://<vault>.vault.azure.net/keys/<key>"
 print("# then: cmk status --provider azure --key-uri \(keyURI)")
 fflush(nil)  // the first line is what a test waits for

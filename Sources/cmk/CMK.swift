@@ -26,6 +26,9 @@ struct CMK {
     static func main() {
         // A worker that exits before reading its request must not take cmk down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
+        // An Azure run waits on about 16 requests, each on a thread of its own; a malloc arena per
+        // thread buys nothing for that and cost about 1.5 MB of the 30 MB budget (docs/benchmarks.md).
+        limitMallocArenas(2)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let environment = currentEnvironment()
         let finished = DispatchSemaphore(value: 0)
@@ -98,6 +101,14 @@ struct CMK {
         terminal.err("  See 'cmk \(command.map { "\($0) " } ?? "")--help'.")
         return .usage
     }
+}
+
+/// glibc's `mallopt(M_ARENA_MAX, n)`; <malloc.h> is not in the Glibc module, so found with dlsym.
+private func limitMallocArenas(_ count: Int32) {
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    let arenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }  // RTLD_DEFAULT
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMax, count)
 }
 
 /// Carries the exit status from the task to the waiting main thread.

@@ -61,15 +61,19 @@ struct AzureAccessTests {
         #expect(Self.expectations.count >= 30, "\(Self.expectations.map(\.scenario))")
     }
 
-    @Test("each scenario gives the state and cmk exit status it states", arguments: expectations)
+    /// Over TLS: the verdicts are those of the production https transport, as an admin gets them.
+    @Test("each scenario gives the state and cmk exit status it states, over TLS", arguments: expectations)
     func verdict(_ expected: Expectation) async throws {
-        let emulator = try await AzureEmulatorProcess(expected.scenario)
+        let emulator = try await AzureEmulatorProcess(expected.scenario, tls: true)
         var environment = emulator.signedIn
         let bin = try TemporaryDirectory("cmk-azure-bin")
         defer { bin.cleanUp() }
         if expected.signIn == "azure-cli" {
             try await AzureCredentialTests.fakeAzure(emulator, in: bin)
-            environment = ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
+            environment = [
+                "CMK_ENDPOINT_OVERRIDE": emulator.origin, "CMK_CA_BUNDLE": emulator.caBundle ?? "",
+                "PATH": "\(bin.path):/usr/bin:/bin",
+            ]
         }
         let status = try await AzureStatus.run(
             environment: environment,

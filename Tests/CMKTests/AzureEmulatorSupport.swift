@@ -28,7 +28,7 @@ final class AzureEmulatorProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "\(TestPaths.products)/cmk-azure-emulator")
         process.arguments = ["--scenario", scenario]
         if tls {
-            let directory = NSTemporaryDirectory() + "cmk-emulator-tls-\(UUID().uuidString)"
+            let directory = try Self.sharedTLSDirectory.get()
             process.arguments! += ["--tls-dir", directory]
             caBundle = "\(directory)/ca.pem"
         } else {
@@ -57,6 +57,30 @@ final class AzureEmulatorProcess: @unchecked Sendable {
             throw TestFailure("the emulator printed '\(line)' instead of its origin")
         }
         origin = line
+    }
+
+    /// One test CA and server certificate for every TLS emulator of the test run, made once by the
+    /// emulator itself (`--tls-dir` reuses the files it finds): making them per emulator is three
+    /// openssl runs each, which a table of 30 scenarios would start all at once.
+    static let sharedTLSDirectory: Result<String, any Error> = Result {
+        let directory = NSTemporaryDirectory() + "cmk-emulator-tls-\(UUID().uuidString)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(TestPaths.products)/cmk-azure-emulator")
+        process.arguments = ["--scenario", "ready", "--tls-dir", directory]
+        process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.repository)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = Pipe()
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line comes after the certificates are written.
+        let handle = output.fileHandleForReading
+        while let byte = try handle.read(upToCount: 1)?.first, byte != 10 {}
+        process.terminate()
+        guard FileManager.default.fileExists(atPath: "\(directory)/ca.pem") else {
+            throw TestFailure("cmk-azure-emulator --tls-dir \(directory) made no certificates (is openssl installed?)")
+        }
+        return directory
     }
 
     /// Starts the emulator on a named scenario changed by `patch` (a JSON object edited in place).
@@ -88,14 +112,15 @@ final class AzureEmulatorProcess: @unchecked Sendable {
 
     /// What the emulator was asked so far.
     func requests() async throws -> [Request] {
-        let response = try await client.send(HTTPRequest(url: "\(origin)/_emulator/requests"))
+        // Generous deadlines: a full parallel test run starves this process, not the emulator.
+        let response = try await client.send(HTTPRequest(url: "\(origin)/_emulator/requests", timeout: .seconds(30)))
         return try JSONDecoder().decode([Request].self, from: Data(response.body))
     }
 
     /// A token the emulator issued (for a fake `az`).
     func token(resource: String, kind: String = "user") async throws -> String {
         let url = "\(origin)/_emulator/token?resource=\(resource)&kind=\(kind)"
-        let response = try await client.send(HTTPRequest(url: url))
+        let response = try await client.send(HTTPRequest(url: url, timeout: .seconds(30)))
         struct Reply: Decodable { var accessToken: String }
         return try JSONDecoder().decode(Reply.self, from: Data(response.body)).accessToken
     }
@@ -107,6 +132,7 @@ final class AzureEmulatorProcess: @unchecked Sendable {
         var route: String
         var authorization: Bool
         var status: Int
+        var apiVersion: String?
     }
 }
 
@@ -114,6 +140,12 @@ final class AzureEmulatorProcess: @unchecked Sendable {
 struct AzureStatus {
     var result: CMKResult
     var document: [String: Any]
+
+    /// A report a run already printed.
+    init(result: CMKResult) throws {
+        self.result = result
+        document = try result.json()
+    }
 
     init(_ arguments: [String] = [], environment: [String: String], sysRoot: String? = nil) async throws {
         result = try await runCMK(
@@ -134,6 +166,12 @@ struct AzureStatus {
     }
 
     var checks: [[String: Any]] { document["checks"] as? [[String: Any]] ?? [] }
+
+    /// The summary of check `id` in a JSON report that `result` printed.
+    static func summary(of id: String, in result: CMKResult) throws -> String {
+        let checks = try result.json()["checks"] as? [[String: Any]] ?? []
+        return checks.first { $0["id"] as? String == id }?["summary"] as? String ?? ""
+    }
 
     func check(_ id: String) -> [String: Any] { checks.first { $0["id"] as? String == id } ?? [:] }
     func state(_ id: String) -> String? { check(id)["state"] as? String }
@@ -161,5 +199,5 @@ let azureSecrets = [
 /// Every live check of the Azure provider.
 let azureLiveChecks: Set<String> = [
     "admin-role", "vault-dedicated", "vault-soft-delete", "vault-purge-protection", "vault-network", "key-type",
-    "key-operations", "key-enabled", "key-expiry", "app-consent", "app-key-access",
+    "key-operations", "key-enabled", "key-expiry", "key-rotation", "app-consent", "app-key-access",
 ]

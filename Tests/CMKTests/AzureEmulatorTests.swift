@@ -45,13 +45,13 @@ struct AzureEmulatorTests {
         let emulator = try await AzureEmulatorProcess("ready")
         let arm = try await emulator.token(resource: "https://management.azure.com", kind: "app")
         let vaultPath = "/management.azure.com\(AzureChecksTests.vaultID)"
-        let key = try await Self.get(emulator, "\(vaultPath)/keys/cmk-key?api-version=2023-07-01", token: arm)
+        let key = try await Self.get(emulator, "\(vaultPath)/keys/cmk-key?api-version=2026-02-01", token: arm)
         let properties = try #require(
             (try JSONSerialization.jsonObject(with: Data(key.body)) as? [String: Any])?["properties"] as? [String: Any]
         )
         #expect(properties["keyUri"] as? String == "https://contoso-cmk.vault.azure.net:443/keys/cmk-key")
         #expect(properties["keySize"] as? Int == 3072)
-        let vault = try await Self.get(emulator, "\(vaultPath)?api-version=2023-07-01", token: arm)
+        let vault = try await Self.get(emulator, "\(vaultPath)?api-version=2026-02-01", token: arm)
         let vaultProperties = try #require(
             (try JSONSerialization.jsonObject(with: Data(vault.body)) as? [String: Any])?["properties"]
                 as? [String: Any]

@@ -68,6 +68,7 @@ enum AppChecks {
         groups: Result<Set<String>, CallFailure>,
         vault: Result<ARMVault, CallFailure>,
         rbac: Result<LiveStatus.RBACFacts, CallFailure>,
+        hsm: Result<HSMKeyAccess.Grants, CallFailure>? = nil,
         context: CheckContext
     ) -> Check {
         let id = CheckID.appKeyAccess.rawValue
@@ -87,21 +88,15 @@ enum AppChecks {
                 id: id,
                 state: .actionRequired,
                 summary: "The vendor's application has no service principal yet, so it has no access to the key",
-                remediation: "Give consent first (see app-consent), then: " + roleCommand(context, "<its object id>")
+                remediation: "Give consent first (see app-consent), then: "
+                    + (context.isHSM
+                        ? HSMKeyAccess.command(context, "<its object id>") : roleCommand(context, "<its object id>"))
             )
         case .failure(let failure):
             return StaticChecks.unknown(.appKeyAccess, "Needs the application's service principal: \(failure.reason)")
         }
-        if context.key?.store == .managedHSM {
-            return Check(
-                id: id,
-                state: .manual,
-                summary: "Managed HSM grants access with its own local roles, which cmk does not read",
-                remediation: "Check with: az keyvault role assignment list --hsm-name \(context.vaultName) "
-                    + "--assignee-object-id \(objectID); grant with: az keyvault role assignment create --hsm-name "
-                    + "\(context.vaultName) --role \"Managed HSM Crypto Service Encryption User\" "
-                    + "--assignee-object-id \(objectID) --scope /keys/\(context.keyName)"
-            )
+        if context.isHSM, let hsm {
+            return HSMKeyAccess.evaluate(hsm, objectID: objectID, context: context)
         }
         let properties: ARMVault.Properties
         switch vault {
@@ -109,7 +104,8 @@ enum AppChecks {
         case .failure(let failure):
             return StaticChecks.unknown(.appKeyAccess, "Cannot read the vault's permission model: \(failure.reason)")
         }
-        if properties.enableRbacAuthorization == true {
+        // ARM 2026-02-01: a vault that does not state its permission model uses RBAC.
+        if properties.enableRbacAuthorization != false {
             return rbacAccess(rbac, groups: groups, objectID: objectID, context: context)
         }
         guard let policies = properties.accessPolicies else {

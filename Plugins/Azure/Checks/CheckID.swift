@@ -11,6 +11,7 @@ enum CheckID: String, CaseIterable, Sendable {
     case keyOperations = "key-operations"
     case keyEnabled = "key-enabled"
     case keyExpiry = "key-expiry"
+    case keyRotation = "key-rotation"
     case appConsent = "app-consent"
     case appKeyAccess = "app-key-access"
     case supportTicket = "support-ticket"

@@ -6,18 +6,35 @@ enum KeyChecks {
     static let sizes: Set<Int> = [2048, 3072, 4096]
     static let warningDays = 30
 
-    static func evaluate(_ facts: Result<KeyFacts, CallFailure>, _ context: CheckContext, now: Date) -> [Check] {
+    /// The key checks of the version in use; a key that answered 404 is looked for among deleted keys.
+    static func evaluate(
+        _ facts: Result<KeyFacts, CallFailure>,
+        deleted: DeletedKey?,
+        _ context: CheckContext,
+        now: Date
+    ) -> [Check] {
         let ids: [CheckID] = [.keyType, .keyOperations, .keyEnabled, .keyExpiry]
         switch facts {
         case .failure(let failure) where failure.status == 404:
-            let create = "az keyvault key create \(context.storeFlag) --name \(context.keyName) --kty RSA --size 3072"
+            if let deleted {
+                let check = deletedKey(deleted, context, evidence: failure.reason)
+                return ids.map {
+                    Check(
+                        id: $0.rawValue,
+                        state: check.state,
+                        summary: check.summary,
+                        remediation: check.remediation,
+                        evidence: check.evidence
+                    )
+                }
+            }
             return ids.map {
                 Check(
                     id: $0.rawValue,
                     state: .actionRequired,
                     summary: "\(context.vaultName) has no key \(context.keyName)"
                         + (context.key?.version.map { " with version \($0)" } ?? ""),
-                    remediation: "Create it: \(create)",
+                    remediation: "Create it: \(context.createKey(context.keyName))",
                     evidence: [failure.reason]
                 )
             }
@@ -30,6 +47,19 @@ enum KeyChecks {
         }
     }
 
+    /// A soft-deleted key: recoverable, with every version, until its purge date.
+    static func deletedKey(_ deleted: DeletedKey, _ context: CheckContext, evidence: String) -> Check {
+        let on = deleted.deletedDate.map { " on \(day($0))" } ?? ""
+        let until = deleted.scheduledPurgeDate.map { "recoverable until the purge date \(day($0))" } ?? "recoverable"
+        return Check(
+            id: CheckID.keyEnabled.rawValue,
+            state: .actionRequired,
+            summary: "The key \(context.keyName) was deleted\(on); \(until)",
+            remediation: "Recover it: az keyvault key recover \(context.storeFlag) --name \(context.keyName)",
+            evidence: [evidence, "found among the vault's deleted keys"]
+        )
+    }
+
     private static func type(_ facts: KeyFacts, _ context: CheckContext) -> Check {
         let id = CheckID.keyType.rawValue
         let evidence = [
@@ -39,6 +69,17 @@ enum KeyChecks {
             return Check(id: id, state: .unknown, summary: "The key type is not reported")
         }
         let isRSA = kty == "RSA" || kty == "RSA-HSM"
+        if isRSA, facts.bits == 2048 {
+            return Check(
+                id: id,
+                state: .warning,
+                summary: "\(kty) 2048 bits: accepted, but the vendor's guide for the same application asks for at "
+                    + "least 3072 bits",
+                remediation: "For a stronger key, create one and give the vendor its identifier: "
+                    + context.createKey("<new-key>"),
+                evidence: evidence
+            )
+        }
         if isRSA, let bits = facts.bits, sizes.contains(bits) {
             return Check(id: id, state: .ok, summary: "\(kty) \(bits) bits", evidence: evidence)
         }
@@ -50,8 +91,7 @@ enum KeyChecks {
             state: .actionRequired,
             summary:
                 "\(kty)\(facts.bits.map { " \($0) bits" } ?? ""): CMK needs RSA or RSA-HSM of 2048, 3072 or 4096 bits",
-            remediation: "Create a suitable key and use its identifier: az keyvault key create \(context.storeFlag) "
-                + "--name <new-key> --kty RSA --size 3072",
+            remediation: "Create a suitable key and use its identifier: " + context.createKey("<new-key>"),
             evidence: evidence
         )
     }
@@ -70,8 +110,8 @@ enum KeyChecks {
             id: id,
             state: .actionRequired,
             summary: "The key does not permit \(missing.joined(separator: " and "))",
-            remediation: "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --ops "
-                + (operations + missing).joined(separator: " "),
+            remediation: "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName)"
+                + "\(context.versionFlag) --ops " + (operations + missing).joined(separator: " "),
             evidence: evidence
         )
     }
@@ -86,8 +126,8 @@ enum KeyChecks {
                 id: id,
                 state: .actionRequired,
                 summary: "The key is disabled: a disabled key revokes the vendor's access",
-                remediation:
-                    "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --enabled true"
+                remediation: "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName)"
+                    + "\(context.versionFlag) --enabled true"
             )
         case nil:
             return Check(id: id, state: .unknown, summary: "The key does not say whether it is enabled")
@@ -97,16 +137,23 @@ enum KeyChecks {
     private static func expiry(_ facts: KeyFacts, _ context: CheckContext, _ now: Date) -> Check {
         let id = CheckID.keyExpiry.rawValue
         let seconds = Int(now.timeIntervalSince1970)
+        let setExpiry =
+            "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName)\(context.versionFlag) "
+            + "--expires <date>"
+        let rotate = "az keyvault key rotate \(context.storeFlag) --name \(context.keyName)"
+        // A rotation makes a new version: a vendor pinned to this one would not follow it.
         let extend =
-            "Rotate or extend it: az keyvault key rotate \(context.storeFlag) --name \(context.keyName), or "
-            + "az keyvault key set-attributes \(context.storeFlag) --name \(context.keyName) --expires <date>"
+            context.key?.version == nil
+            ? "Rotate or extend it: \(rotate), or \(setExpiry)"
+            : "Extend the version the vendor uses: \(setExpiry); or rotate (\(rotate)) and give the vendor the "
+                + "versionless identifier in a new ticket"
         if let notBefore = facts.attributes?.nbf, notBefore > seconds {
             return Check(
                 id: id,
                 state: .actionRequired,
                 summary: "The key is not valid before \(day(notBefore))",
                 remediation: "Wait until then, or: az keyvault key set-attributes \(context.storeFlag) "
-                    + "--name \(context.keyName) --not-before <date>"
+                    + "--name \(context.keyName)\(context.versionFlag) --not-before <date>"
             )
         }
         guard let expires = facts.attributes?.exp else {
@@ -132,7 +179,7 @@ enum KeyChecks {
         return Check(id: id, state: .ok, summary: "The key expires on \(day(expires))")
     }
 
-    private static func day(_ seconds: Int) -> String {
+    static func day(_ seconds: Int) -> String {
         Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601.year().month().day())
     }
 }

@@ -6,12 +6,12 @@ enum StatusChecks {
     /// The checks that need a signed-in identity.
     static let live: [CheckID] = [
         .adminRole, .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .vaultNetwork, .keyType, .keyOperations,
-        .keyEnabled, .keyExpiry, .appConsent, .appKeyAccess,
+        .keyEnabled, .keyExpiry, .keyRotation, .appConsent, .appKeyAccess,
     ]
     /// The live checks that also need the key identifier.
     static let needKey: [CheckID] = [
         .vaultDedicated, .vaultSoftDelete, .vaultPurgeProtection, .vaultNetwork, .keyType, .keyOperations, .keyEnabled,
-        .keyExpiry, .appKeyAccess,
+        .keyExpiry, .keyRotation, .appKeyAccess,
     ]
     /// The checks whose evidence comes from the data plane, or from ARM when the data plane refuses cmk.
     static let dataPlane: [CheckID] = [.vaultDedicated, .keyType, .keyOperations, .keyEnabled, .keyExpiry]
@@ -110,10 +110,17 @@ enum StatusChecks {
                 dataPlaneFirewalled: vault.dataPlaneFirewalled,
                 context
             )
-            checks[.vaultDedicated] = VaultChecks.dedicated(vault.keyNames, context)
-            for check in KeyChecks.evaluate(vault.key, context, now: now) {
+            checks[.vaultDedicated] = VaultChecks.dedicated(vault.contents, context)
+            for check in KeyChecks.evaluate(vault.key, deleted: vault.deletedKey, context, now: now) {
                 CheckID(rawValue: check.id).map { checks[$0] = check }
             }
+            checks[.keyRotation] = RotationCheck.evaluate(
+                key: vault.key,
+                current: vault.current,
+                policy: vault.rotation,
+                context,
+                now: now
+            )
             if vault.dataPlaneFirewalled {
                 let note =
                     "the data plane answered cmk 403 ForbiddenByFirewall (cmk's own address is blocked, not the "
@@ -129,8 +136,12 @@ enum StatusChecks {
                 groups: findings.principalGroups,
                 vault: vault.properties,
                 rbac: vault.rbac,
+                hsm: vault.hsmAccess,
                 context: context
             )
+            if let deleted = vault.deletedVault {
+                for id in needKey { checks[id] = deletedVault(id, deleted, context) }
+            }
             rbacVault = (try? vault.properties.get().properties.enableRbacAuthorization) ?? true
             mayAssign = vault.callerPermissions
         }
@@ -145,6 +156,24 @@ enum StatusChecks {
             mayAssign: mayAssign,
             rbacVault: rbacVault,
             context: context
+        )
+    }
+
+    /// A vault or Managed HSM kept by soft delete: every check that needs it says so, with the one fix.
+    static func deletedVault(_ id: CheckID, _ deleted: ARMDeletedVault, _ context: CheckContext) -> Check {
+        let on = deleted.properties.deletionDate.map { " on \($0.prefix(10))" } ?? ""
+        let until = deleted.properties.scheduledPurgeDate.map { "recoverable until the purge date \($0.prefix(10))" }
+        return Check(
+            id: id.rawValue,
+            state: .actionRequired,
+            summary: "The \(context.isHSM ? "Managed HSM" : "vault") \(context.vaultName) was deleted\(on); "
+                + (until ?? "recoverable"),
+            remediation:
+                "Recover it: az keyvault recover \(context.isHSM ? "--hsm-name" : "--name") \(context.vaultName)",
+            evidence: [
+                "found among the deleted \(context.isHSM ? "Managed HSMs" : "vaults") of its subscription "
+                    + "(\(deleted.properties.vaultId ?? deleted.properties.mhsmId ?? "no id"))"
+            ]
         )
     }
 }

@@ -12,10 +12,22 @@ enum VaultChecks {
         var recoveryLevel: String?
     }
 
+    /// What a vault or HSM holds besides the key: keys, secrets and certificates.
+    struct Contents: Sendable {
+        var keys: Result<[String], CallFailure>
+        var secrets: Result<[String], CallFailure>
+        var certificates: Result<[String], CallFailure>
+    }
+
     static func softDelete(_ sources: Sources, _ context: CheckContext) -> Check {
+        // Soft delete is forced on for every vault since February 2025 and cannot be switched on
+        // for an old one (`az keyvault update` lost --enable-soft-delete): the vault is replaced.
         let fix =
-            "az keyvault update --name \(context.vaultName) --resource-group \(context.resourceGroup) "
-            + "--enable-soft-delete true"
+            "Soft delete cannot be turned on for an existing vault: create a new one (soft delete is on for every "
+            + "new vault): az keyvault create --name <new-vault> --resource-group \(context.resourceGroup) "
+            + "--enable-purge-protection true, then az keyvault key create --vault-name <new-vault> "
+            + "--name \(context.keyName) --kty RSA --size 3072, grant the vendor's application access to it and give "
+            + "the vendor its identifier in a new ticket"
         if let flag = try? sources.vault.get().properties.enableSoftDelete {
             return verdict(
                 .vaultSoftDelete,
@@ -34,8 +46,11 @@ enum VaultChecks {
 
     static func purgeProtection(_ sources: Sources, _ context: CheckContext) -> Check {
         let fix =
-            "az keyvault update --name \(context.vaultName) --resource-group \(context.resourceGroup) "
-            + "--enable-purge-protection true"
+            context.isHSM
+            ? "az keyvault update-hsm --hsm-name \(context.vaultName) --resource-group \(context.resourceGroup) "
+                + "--enable-purge-protection true"
+            : "az keyvault update --name \(context.vaultName) --resource-group \(context.resourceGroup) "
+                + "--enable-purge-protection true"
         if let flag = try? sources.vault.get().properties.enablePurgeProtection {
             let evidence = "vault: enablePurgeProtection \(flag)"
             return verdict(.vaultPurgeProtection, "Purge protection", on: flag, fix: fix, evidence: evidence)
@@ -64,28 +79,50 @@ enum VaultChecks {
             )
     }
 
-    static func dedicated(_ listing: Result<[String], CallFailure>, _ context: CheckContext) -> Check {
+    /// The store holds only this key: no other key, no secret, no certificate (a certificate's
+    /// own key and secret are counted once, as the certificate).
+    static func dedicated(_ contents: Contents, _ context: CheckContext) -> Check {
         let id = CheckID.vaultDedicated.rawValue
-        let names: [String]
-        switch listing {
-        case .success(let value): names = value
-        case .failure(let failure):
-            return StaticChecks.unknown(.vaultDedicated, "Cannot list the vault's keys: \(failure.reason)")
+        let kinds: [(singular: String, listing: Result<[String], CallFailure>)] = [
+            ("key", contents.keys.map { $0.filter { $0.lowercased() != context.keyName.lowercased() } }),
+            ("secret", contents.secrets), ("certificate", contents.certificates),
+        ]
+        var found: [String] = []
+        var failures: [String] = []
+        for kind in kinds {
+            switch kind.listing {
+            case .success(let names) where !names.isEmpty:
+                let sorted = names.sorted()
+                let shown = sorted.prefix(5).joined(separator: ", ") + (sorted.count > 5 ? ", …" : "")
+                found.append("\(sorted.count) other \(kind.singular)\(sorted.count == 1 ? "" : "s"): \(shown)")
+            case .success: break
+            case .failure(let failure): failures.append("\(kind.singular)s (\(failure.reason))")
+            }
         }
-        let others = names.filter { $0.lowercased() != context.keyName.lowercased() }.sorted()
-        guard !others.isEmpty else {
+        guard !found.isEmpty else {
+            if !failures.isEmpty {
+                return StaticChecks.unknown(
+                    .vaultDedicated,
+                    "Cannot list the \(context.isHSM ? "Managed HSM" : "vault")'s "
+                        + failures.joined(separator: ", ")
+                )
+            }
             return Check(id: id, state: .ok, summary: "\(context.vaultName) holds only \(context.keyName)")
         }
-        let shown = others.prefix(5).joined(separator: ", ") + (others.count > 5 ? ", …" : "")
-        return Check(
-            id: id,
-            state: .actionRequired,
-            summary:
-                "\(context.vaultName) also holds \(others.count) other key\(others.count == 1 ? "" : "s"): \(shown)",
-            remediation: "Use a vault only for this key: move the other keys, or create one: az keyvault create "
+        // A Managed HSM is too costly to suggest one per key: the fix is to move the other keys.
+        let remediation =
+            context.isHSM
+            ? "Keep the Managed HSM for this key only: move the other keys elsewhere"
+            : "Use a vault only for this key: move the other objects, or create one: az keyvault create "
                 + "--name <new-vault> --resource-group \(context.resourceGroup) --enable-purge-protection true "
                 + "--enable-rbac-authorization true, then az keyvault key create --vault-name <new-vault> "
                 + "--name \(context.keyName) --kty RSA --size 3072"
+        return Check(
+            id: id,
+            state: .actionRequired,
+            summary: "\(context.vaultName) also holds " + found.joined(separator: ", "),
+            remediation: remediation,
+            evidence: failures.isEmpty ? nil : ["not listed: " + failures.joined(separator: ", ")]
         )
     }
 

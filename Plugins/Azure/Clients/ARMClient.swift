@@ -1,7 +1,10 @@
 /// Azure Resource Manager reads: locate the vault, read it, its key, its keys, who may use it.
 struct ARMClient: Sendable {
-    /// `Microsoft.KeyVault` api-version: one constant, so that moving to a newer one is one line.
-    static let keyVaultAPIVersion = "2023-07-01"
+    /// Every `Microsoft.KeyVault` management call's api-version, in one place.
+    ///
+    /// Every version before 2026-02-01 retires on 2027-02-27. In this one a vault without
+    /// `enableRbacAuthorization` uses RBAC, which `AppChecks` follows.
+    static let keyVaultAPIVersion = "2026-02-01"
     static let authorizationAPIVersion = "2022-04-01"
 
     let api: AuthorizedJSON
@@ -102,10 +105,12 @@ struct ARMClient: Sendable {
         )
     }
 
-    func key(_ id: VaultResourceID, name: String) async -> Result<ARMKey, CallFailure> {
+    /// The key's current version, or `version` when given (`…/keys/{name}/versions/{version}`).
+    func key(_ id: VaultResourceID, name: String, version: String? = nil) async -> Result<ARMKey, CallFailure> {
         await api.get(
             ARMKey.self,
-            "\(base)\(id.path)/keys/\(name)?api-version=\(Self.keyVaultAPIVersion)",
+            "\(base)\(id.path)/keys/\(name)\(version.map { "/versions/\($0)" } ?? "")"
+                + "?api-version=\(Self.keyVaultAPIVersion)",
             resource: cloud.managementResource,
             audience: .management
         )
@@ -113,6 +118,46 @@ struct ARMClient: Sendable {
 
     func keyNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
         await list(ARMKey.self, "\(base)\(id.path)/keys?api-version=\(Self.keyVaultAPIVersion)").map { $0.map(\.name) }
+    }
+
+    func secretNames(_ id: VaultResourceID) async -> Result<[String], CallFailure> {
+        await list(ARMNamed.self, "\(base)\(id.path)/secrets?api-version=\(Self.keyVaultAPIVersion)").map {
+            $0.map(\.name)
+        }
+    }
+
+    /// The soft-deleted vault (or Managed HSM) named in `key`, searched in every readable
+    /// subscription; nil when none.
+    ///
+    /// Asked only when the vault was not found: a deleted vault is not among the resources.
+    func deletedVault(_ key: KeyIdentifier) async -> Result<ARMDeletedVault?, CallFailure> {
+        let subscriptions: [ARMSubscription]
+        switch await list(ARMSubscription.self, "\(base)/subscriptions?api-version=2022-12-01") {
+        case .success(let value): subscriptions = value
+        case .failure(let failure): return .failure(failure)
+        }
+        let collection = key.store == .vault ? "deletedVaults" : "deletedManagedHSMs"
+        return await withTaskGroup(of: Result<[ARMDeletedVault], CallFailure>.self) { group in
+            for subscription in subscriptions {
+                let url =
+                    "\(base)/subscriptions/\(PercentEncoding.encode(subscription.subscriptionId))"
+                    + "/providers/Microsoft.KeyVault/\(collection)?api-version=\(Self.keyVaultAPIVersion)"
+                group.addTask { await list(ARMDeletedVault.self, url) }
+            }
+            var failure: CallFailure?
+            for await result in group {
+                switch result {
+                case .success(let vaults):
+                    if let found = vaults.first(where: { $0.name.lowercased() == key.vaultName }) {
+                        group.cancelAll()
+                        return .success(found)
+                    }
+                case .failure(let value):
+                    failure = failure ?? value
+                }
+            }
+            return failure.map { .failure($0) } ?? .success(nil)
+        }
     }
 
     /// Assignments that apply to `principalID` at the vault, above it and below it (its keys),

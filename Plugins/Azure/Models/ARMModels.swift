@@ -67,6 +67,31 @@ struct ARMKey: Decodable, Sendable {
         var keySize: Int?
         var keyOps: [String]?
         var attributes: KeyAttributes?
+        /// `https://{vault}:443/keys/{name}/{version}`: which version this answer is about.
+        var keyUriWithVersion: String?
+        var rotationPolicy: RotationPolicy?
+    }
+
+    var name: String
+    var properties: Properties
+}
+
+/// A name from an ARM list (`…/vaults/{v}/secrets`).
+struct ARMNamed: Decodable, Sendable {
+    var name: String
+}
+
+/// `/subscriptions/{s}/providers/Microsoft.KeyVault/deletedVaults` (or `deletedManagedHSMs`): a
+/// vault or HSM kept by soft delete.
+struct ARMDeletedVault: Decodable, Sendable {
+    struct Properties: Decodable, Sendable {
+        var vaultId: String?
+        /// A deleted Managed HSM's id.
+        var mhsmId: String?
+        var location: String?
+        /// ISO 8601 date-times.
+        var deletionDate: String?
+        var scheduledPurgeDate: String?
     }
 
     var name: String

@@ -22,7 +22,8 @@ enum TicketCommand: Command {
           -h, --help           Show help information.
 
         EXIT STATUS:
-          0 printed; 1 the provider needs no ticket or failed; 3 no platform; 64 usage error.
+          0 printed (a warning on stderr names the checks that still need action); 1 the provider
+          needs no ticket or failed; 3 no platform; 64 usage error.
         """
 
     struct Reply: Decodable { var text: String }
@@ -41,6 +42,7 @@ enum TicketCommand: Command {
         do {
             let reply = try await selected.provider.request(.ticket, request, as: Reply.self, timeout: .seconds(30))
             context.terminal.out(reply.text)
+            if let warning = await pendingWarning(selected, request) { context.terminal.err(warning) }
             return .ready
         } catch  where error.providerError?.code == .usage {
             context.terminal.err("Error: \(error.providerError!.message)")
@@ -49,5 +51,25 @@ enum TicketCommand: Command {
             context.terminal.err("Error: \(error.providerError?.message ?? error.reason)")
             return .failure
         }
+    }
+
+    /// "Warning: 3 checks need action: …" when the provider's own status still has steps to do:
+    /// a ticket sent before they are done names a key the vendor cannot use yet.
+    ///
+    /// The ticket is printed either way; a status that fails adds nothing (the ticket stands alone).
+    static func pendingWarning(_ selected: SelectedProvider, _ request: StatusRequest) async -> String? {
+        guard
+            let report = try? await selected.provider.request(
+                .status,
+                request,
+                as: StatusReport.self,
+                timeout: .milliseconds(request.deadlineMilliseconds + 2000)
+            )
+        else { return nil }
+        let pending = report.checks.filter { $0.state == .actionRequired }.map(\.id)
+        guard !pending.isEmpty else { return nil }
+        let count = pending.count == 1 ? "1 check needs" : "\(pending.count) checks need"
+        return "Warning: \(count) action: the vendor cannot use this key yet (\(pending.joined(separator: ", "))); "
+            + "run cmk status for the fixes"
     }
 }
