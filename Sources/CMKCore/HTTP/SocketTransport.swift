@@ -108,15 +108,33 @@ package enum SocketTransport {
         }
     }
 
+    /// Limits for what a peer may send: instance metadata and token endpoints answer in a few KiB.
+    package static let maxHeaderBytes = 64 << 10
+    package static let maxBodyBytes = 16 << 20
+
+    /// Reads until the response is complete, the peer closes, the deadline passes (checked on every
+    /// read, so a peer that trickles data forever is cut off too) or a limit is crossed.
     private static func readAll(_ descriptor: Int32, deadline: ContinuousClock.Instant) throws(HTTPError) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
+        var scanned = 0  // bytes already searched for the end of the headers: the search never restarts
+        var complete: Int?
         while true {
+            if ContinuousClock.now >= deadline { throw HTTPError(.timedOut, "timed out reading the response") }
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
-                if let complete = completeLength(received), received.count >= complete {
-                    return Array(received[0..<complete])
+                if complete == nil, let end = headerEnd(received, from: max(0, scanned - 3)) {
+                    complete = try completeLength(received, headerEnd: end) ?? -1
+                } else if complete == nil {
+                    scanned = received.count
+                    if received.count > maxHeaderBytes {
+                        throw HTTPError(.responseTooLarge, "the response headers are larger than \(maxHeaderBytes) bytes")
+                    }
+                }
+                if let complete, complete >= 0, received.count >= complete { return Array(received[0..<complete]) }
+                if received.count > maxHeaderBytes + maxBodyBytes {
+                    throw HTTPError(.responseTooLarge, "the response is larger than \(maxBodyBytes) bytes of body")
                 }
                 continue
             }
@@ -130,21 +148,35 @@ package enum SocketTransport {
     }
 
     /// The total length of a response once its headers say it (Content-Length), so a server that
-    /// keeps the connection open does not make us wait for the deadline.
-    private static func completeLength(_ bytes: [UInt8]) -> Int? {
-        guard let headerEnd = headerEnd(bytes) else { return nil }
+    /// keeps the connection open does not make us wait for the deadline; nil without one.
+    private static func completeLength(_ bytes: [UInt8], headerEnd: Int) throws(HTTPError) -> Int? {
+        guard headerEnd <= maxHeaderBytes else {
+            throw HTTPError(.responseTooLarge, "the response headers are larger than \(maxHeaderBytes) bytes")
+        }
         let head = String(decoding: bytes[0..<headerEnd], as: UTF8.self).lowercased()
         for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
-            if let length = Int(String(line.dropFirst("content-length:".count)).trimmingWhitespace()) {
-                return headerEnd + 4 + length
-            }
+            return headerEnd + 4 + (try contentLength(String(line.dropFirst("content-length:".count))))
         }
         return nil
     }
 
-    private static func headerEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
+    /// A Content-Length value: digits only, at most `maxBodyBytes`.
+    private static func contentLength(_ text: String) throws(HTTPError) -> Int {
+        let digits = text.trimmingWhitespace()
+        guard !digits.isEmpty, digits.count <= 12, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let length = Int(digits)
+        else {
+            throw HTTPError(.malformedResponse, "bad Content-Length '\(digits.prefix(40))'")
+        }
+        guard length <= maxBodyBytes else {
+            throw HTTPError(.responseTooLarge, "Content-Length \(length) is over the limit of \(maxBodyBytes) bytes")
+        }
+        return length
+    }
+
+    private static func headerEnd(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard bytes.count >= 4, start <= bytes.count - 4 else { return nil }
+        for index in start...(bytes.count - 4)
         where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
@@ -173,7 +205,8 @@ package enum SocketTransport {
         var body = Array(bytes[(end + 4)...])
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             body = try decodeChunked(body)
-        } else if let length = headers["content-length"].flatMap({ Int($0) }) {
+        } else if let text = headers["content-length"] {
+            let length = try contentLength(text)
             guard body.count >= length else {
                 throw HTTPError(.malformedResponse, "the response body is shorter than its Content-Length")
             }
@@ -196,12 +229,16 @@ package enum SocketTransport {
             let sizeText =
                 String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init)
                 ?? ""
-            guard let size = Int(sizeText.trimmingWhitespace(), radix: 16) else {
-                throw HTTPError(.malformedResponse, "bad chunk size")
+            let hex = sizeText.trimmingWhitespace()
+            guard !hex.isEmpty, hex.count <= 8, hex.allSatisfy(\.isHexDigit), let size = Int(hex, radix: 16) else {
+                throw HTTPError(.malformedResponse, "bad chunk size '\(hex.prefix(40))'")
+            }
+            guard size <= maxBodyBytes - output.count else {
+                throw HTTPError(.responseTooLarge, "the chunked body is larger than \(maxBodyBytes) bytes")
             }
             index = lineEnd + 2
             if size == 0 { return output }
-            guard index + size <= bytes.count else { throw HTTPError(.malformedResponse, "truncated chunk") }
+            guard size <= bytes.count - index else { throw HTTPError(.malformedResponse, "truncated chunk") }
             output.append(contentsOf: bytes[index..<(index + size)])
             index += size + 2
         }
