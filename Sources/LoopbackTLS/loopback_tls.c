@@ -131,21 +131,60 @@ static void start_thread(void *(*body)(void *), void *argument) {
     if (pthread_create(&thread, NULL, body, argument) == 0) pthread_detach(thread);
 }
 
+/* Accepts connections on `listener` for ever, serving each on a thread of its own. */
+typedef struct {
+    int listener;
+    void *owner;
+    void *(*serve)(void *); /* gets a malloc'ed `accepted`, which it frees */
+} acceptor;
+
+typedef struct {
+    void *owner;
+    int client;
+} accepted;
+
+static void *accept_loop(void *argument) {
+    acceptor *loop = argument;
+    for (;;) {
+        int client = accept4(loop->listener, NULL, NULL, SOCK_CLOEXEC);
+        if (client < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return NULL;
+        }
+        accepted *connection = malloc(sizeof *connection);
+        if (connection == NULL) {
+            close(client);
+            continue;
+        }
+        connection->owner = loop->owner;
+        connection->client = client;
+        start_thread(loop->serve, connection);
+    }
+}
+
+static int start_acceptor(int listener, void *owner, void *(*serve)(void *), char *error, size_t error_size) {
+    acceptor *loop = malloc(sizeof *loop);
+    if (loop == NULL) {
+        close(listener);
+        snprintf(error, error_size, "out of memory");
+        return -1;
+    }
+    loop->listener = listener;
+    loop->owner = owner;
+    loop->serve = serve;
+    start_thread(accept_loop, loop);
+    return 0;
+}
+
 /* ---- TLS front ---- */
 
 typedef struct {
-    int listener;
     int backend_port;
     SSL_CTX *context;
 } front;
 
-typedef struct {
-    front *owner;
-    int client;
-} front_connection;
-
 static void *serve_tls(void *argument) {
-    front_connection *connection = argument;
+    accepted *connection = argument;
     int client = connection->client;
     front *owner = connection->owner;
     free(connection);
@@ -181,25 +220,6 @@ done:
     return NULL;
 }
 
-static void *accept_tls(void *argument) {
-    front *owner = argument;
-    for (;;) {
-        int client = accept4(owner->listener, NULL, NULL, SOCK_CLOEXEC);
-        if (client < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            return NULL;
-        }
-        front_connection *connection = malloc(sizeof *connection);
-        if (connection == NULL) {
-            close(client);
-            continue;
-        }
-        connection->owner = owner;
-        connection->client = client;
-        start_thread(serve_tls, connection);
-    }
-}
-
 int loopback_tls_front_start(const char *certificate_chain_path, const char *private_key_path, int backend_port,
                              int listen_port, char *error, size_t error_size) {
     if (load_openssl(error, error_size) != 0) return -1;
@@ -222,25 +242,17 @@ int loopback_tls_front_start(const char *certificate_chain_path, const char *pri
         snprintf(error, error_size, "out of memory");
         return -1;
     }
-    owner->listener = listener;
     owner->backend_port = backend_port;
     owner->context = context;
-    start_thread(accept_tls, owner);
-    return port;
+    return start_acceptor(listener, owner, serve_tls, error, error_size) == 0 ? port : -1;
 }
 
 /* ---- CONNECT proxy ---- */
 
 typedef struct {
-    int listener;
     int refuse_status;
     volatile int *connect_count;
 } proxy;
-
-typedef struct {
-    proxy *owner;
-    int client;
-} proxy_connection;
 
 static void relay(int a, int b) {
     char buffer[16384];
@@ -257,7 +269,7 @@ static void relay(int a, int b) {
 }
 
 static void *serve_proxy(void *argument) {
-    proxy_connection *connection = argument;
+    accepted *connection = argument;
     int client = connection->client;
     proxy *owner = connection->owner;
     free(connection);
@@ -299,25 +311,6 @@ done:
     return NULL;
 }
 
-static void *accept_proxy(void *argument) {
-    proxy *owner = argument;
-    for (;;) {
-        int client = accept4(owner->listener, NULL, NULL, SOCK_CLOEXEC);
-        if (client < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            return NULL;
-        }
-        proxy_connection *connection = malloc(sizeof *connection);
-        if (connection == NULL) {
-            close(client);
-            continue;
-        }
-        connection->owner = owner;
-        connection->client = client;
-        start_thread(serve_proxy, connection);
-    }
-}
-
 int loopback_connect_proxy_start(int listen_port, int refuse_status, volatile int *connect_count, char *error,
                                  size_t error_size) {
     int port = 0;
@@ -329,9 +322,7 @@ int loopback_connect_proxy_start(int listen_port, int refuse_status, volatile in
         snprintf(error, error_size, "out of memory");
         return -1;
     }
-    owner->listener = listener;
     owner->refuse_status = refuse_status;
     owner->connect_count = connect_count;
-    start_thread(accept_proxy, owner);
-    return port;
+    return start_acceptor(listener, owner, serve_proxy, error, error_size) == 0 ? port : -1;
 }

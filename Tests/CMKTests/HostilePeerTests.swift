@@ -71,22 +71,8 @@ final class RawPeer: @unchecked Sendable {
     let port: Int
 
     init(reply: [UInt8], endless: Bool) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        (descriptor, port) = try listenOnLoopback(backlog: 16)
         let listening = descriptor
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listening, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(descriptor, 16) == 0 else { throw TestFailure("cannot listen on loopback") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread {
             while true {
                 let connection = accept(listening, nil, nil)
