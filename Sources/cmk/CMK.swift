@@ -136,8 +136,11 @@ struct CommandContext {
 
     /// Starts a session and reports every provider that could not be loaded, one line each.
     func startSession(_ arguments: Arguments, reportProblems: Bool = true) async throws -> Session {
-        // A bad override is refused before any provider could act on it.
-        _ = try HTTPClient(environment: environment)
+        // A bad override or CA bundle is refused before any provider could act on it.
+        let client = try HTTPClient(environment: environment)
+        if let bundle = client.caBundle, let problem = HTTPClient.caBundleProblem(bundle) {
+            throw HTTPError(.invalidSetting, "\(HTTPClient.caBundleVariable)=\(bundle): \(problem)")
+        }
         let session = try await Session.start(
             environment: environment,
             isolateFlag: arguments.flags.contains("isolate")

@@ -6,14 +6,7 @@ import CMKCore
 enum AppChecks {
     static func consent(_ principal: Result<ServicePrincipal?, CallFailure>, _ context: CheckContext) -> Check {
         let id = CheckID.appConsent.rawValue
-        if let cloudProblem = unavailableCloud(context) {
-            return Check(
-                id: id,
-                state: .actionRequired,
-                summary: cloudProblem,
-                remediation: "Use a key in the Azure public cloud (see key-uri)"
-            )
-        }
+        if let check = unavailableCloudCheck(id, context) { return check }
         switch principal {
         case .success(let principal?):
             let evidence = [
@@ -57,6 +50,13 @@ enum AppChecks {
     }
 
     /// The vendor's application exists only in the public cloud: a national cloud's key cannot be granted to it.
+    /// The check's answer in a national cloud, where the vendor's application does not exist.
+    private static func unavailableCloudCheck(_ id: String, _ context: CheckContext) -> Check? {
+        unavailableCloud(context).map {
+            Check(id: id, state: .actionRequired, summary: $0, remediation: "Use a key in the Azure public cloud (see key-uri)")
+        }
+    }
+
     static func unavailableCloud(_ context: CheckContext) -> String? {
         guard context.cloud != .publicCloud else { return nil }
         return "The vendor's application is not available in Azure \(context.cloud.displayName): the key must be in "
@@ -72,14 +72,7 @@ enum AppChecks {
         context: CheckContext
     ) -> Check {
         let id = CheckID.appKeyAccess.rawValue
-        if let cloudProblem = unavailableCloud(context) {
-            return Check(
-                id: id,
-                state: .actionRequired,
-                summary: cloudProblem,
-                remediation: "Use a key in the Azure public cloud (see key-uri)"
-            )
-        }
+        if let check = unavailableCloudCheck(id, context) { return check }
         let objectID: String
         switch principal {
         case .success(let principal?): objectID = principal.id

@@ -31,7 +31,9 @@ public struct HTTPClient: Sendable {
         endpointOverride = try EndpointOverride(environment: environment)
         proxies = ProxySettings(environment: environment)
         if let path = environment[Self.caBundleVariable], !path.isEmpty {
-            if let problem = Self.caBundleProblem(path) {
+            // Cheap on purpose: every provider makes a client, detection included. The CLI reads
+            // the file's content once (`caBundleProblem`); libcurl reports a bundle it cannot use.
+            if let problem = Self.caBundleProblem(path, readingContent: false) {
                 throw HTTPError(.invalidSetting, "\(Self.caBundleVariable)=\(path): \(problem)")
             }
             caBundle = path
@@ -45,8 +47,9 @@ public struct HTTPClient: Sendable {
         try self.init(environment: currentEnvironment(only: Self.environmentVariables))
     }
 
-    /// Why `path` cannot serve as a CA bundle, or nil when it can: a readable file with a PEM certificate.
-    public static func caBundleProblem(_ path: String) -> String? {
+    /// Why `path` cannot serve as a CA bundle, or nil when it can: a readable regular file and,
+    /// when `readingContent`, one that holds a PEM certificate.
+    public static func caBundleProblem(_ path: String, readingContent: Bool = true) -> String? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return "\(errnoText()); give a readable PEM file of trust roots" }
         defer { close(descriptor) }
@@ -54,7 +57,8 @@ public struct HTTPClient: Sendable {
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             return "not a regular file; give a PEM file of trust roots"
         }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        guard readingContent else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)  // the first certificate starts near the top
         let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
         guard count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("-----BEGIN CERTIFICATE-----")
         else {

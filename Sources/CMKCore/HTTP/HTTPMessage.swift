@@ -156,3 +156,15 @@ package struct URLParts: Sendable, Equatable {
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
+
+/// Header lines of one response (`Name: value`), names lowercased, repeats joined with ", ".
+package func parseHeaderLines(_ text: String) -> [String: String] {
+    var headers: [String: String] = [:]
+    for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("HTTP/") else { continue }
+        let name = line[..<colon].lowercased()
+        let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
+        headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+    }
+    return headers
+}

@@ -131,31 +131,27 @@ private struct HTTPSCall: Sendable {
     var caBundle: String?
 
     func run(_ perform: cmk_https_perform_fn) -> Result<HTTPResponse, HTTPError> {
+        // C copies of the strings, alive for the whole blocking call.
+        let texts: [String] = [method, url, headers, proxy ?? "", caBundle ?? ""]
+        let strings = texts.map { strdup($0) }
+        defer { strings.forEach { free($0) } }
+        guard strings.allSatisfy({ $0 != nil }) else {
+            return .failure(HTTPError(.connectionFailed, "out of memory preparing the request"))
+        }
         let sink = HTTPSReplySink()
-        method.withCString { method in
-            url.withCString { url in
-                headers.withCString { headers in
-                    (proxy ?? "").withCString { proxy in
-                        (caBundle ?? "").withCString { caBundle in
-                            body.withUnsafeBufferPointer { body in
-                                var request = cmk_https_request()
-                                request.abi_version = UInt32(CMK_HTTPS_ABI_VERSION)
-                                request.struct_size = UInt32(MemoryLayout<cmk_https_request>.size)
-                                request.method = method
-                                request.url = url
-                                request.headers = headers
-                                request.body = body.baseAddress
-                                request.body_length = body.count
-                                request.timeout_ms = timeoutMilliseconds
-                                request.proxy = proxy
-                                request.ca_bundle = caBundle
-                                let context = Unmanaged.passUnretained(sink).toOpaque()
-                                perform(&request, context, httpsReply)
-                            }
-                        }
-                    }
-                }
-            }
+        body.withUnsafeBufferPointer { body in
+            var request = cmk_https_request()
+            request.abi_version = UInt32(CMK_HTTPS_ABI_VERSION)
+            request.struct_size = UInt32(MemoryLayout<cmk_https_request>.size)
+            request.method = UnsafePointer(strings[0])
+            request.url = UnsafePointer(strings[1])
+            request.headers = UnsafePointer(strings[2])
+            request.proxy = UnsafePointer(strings[3])
+            request.ca_bundle = UnsafePointer(strings[4])
+            request.body = body.baseAddress
+            request.body_length = body.count
+            request.timeout_ms = timeoutMilliseconds
+            perform(&request, Unmanaged.passUnretained(sink).toOpaque(), httpsReply)
         }
         return sink.result ?? .failure(HTTPError(.malformedResponse, "the https transport gave no reply"))
     }
@@ -200,16 +196,4 @@ private let httpsReply: cmk_https_reply_fn = { context, reply in
         default: .connectionFailed
         }
     sink.result = .failure(HTTPError(code, message))
-}
-
-/// Header lines of one response (`Name: value`), names lowercased, repeats joined with ", ".
-package func parseHeaderLines(_ text: String) -> [String: String] {
-    var headers: [String: String] = [:]
-    for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-        guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("HTTP/") else { continue }
-        let name = line[..<colon].lowercased()
-        let value = String(line[line.index(after: colon)...]).trimmingSpaces()
-        headers[name] = headers[name].map { "\($0), \(value)" } ?? value
-    }
-    return headers
 }

@@ -29,7 +29,7 @@ public struct ProxySettings: Sendable, Equatable {
     public init(environment: [String: String]) {
         func first(_ names: String...) -> String? {
             for name in names {
-                if let value = environment[name]?.trimmingSpaces(), !value.isEmpty { return value }
+                if let value = environment[name]?.trimmingWhitespace(), !value.isEmpty { return value }
             }
             return nil
         }
@@ -37,7 +37,7 @@ public struct ProxySettings: Sendable, Equatable {
             httpsProxy: first("https_proxy", "HTTPS_PROXY").map(Self.withScheme),
             httpProxy: first("http_proxy", "HTTP_PROXY").map(Self.withScheme),
             noProxy: (first("no_proxy", "NO_PROXY") ?? "").split(separator: ",").map {
-                String($0).trimmingSpaces().lowercased()
+                String($0).trimmingWhitespace().lowercased()
             }.filter { !$0.isEmpty }
         )
     }
@@ -93,16 +93,5 @@ package struct IPv4: Equatable, Sendable {
             value = value << 8 | UInt32(octet)
         }
         self.value = value
-    }
-}
-
-extension String {
-    package func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" || first == "\n" || first == "\r" {
-            slice.removeFirst()
-        }
-        while let last = slice.last, last == " " || last == "\t" || last == "\n" || last == "\r" { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -118,21 +118,24 @@ package enum SocketTransport {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         var scanned = 0  // bytes already searched for the end of the headers: the search never restarts
-        var complete: Int?
+        var headersRead = false
+        var responseEnd: Int?  // from Content-Length; without one the response ends when the peer closes
         while true {
             if ContinuousClock.now >= deadline { throw HTTPError(.timedOut, "timed out reading the response") }
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
-                if complete == nil, let end = headerEnd(received, from: max(0, scanned - 3)) {
-                    complete = try completeLength(received, headerEnd: end) ?? -1
-                } else if complete == nil {
-                    scanned = received.count
-                    if received.count > maxHeaderBytes {
+                if !headersRead {
+                    if let end = headerEnd(received, from: max(0, scanned - 3)) {
+                        headersRead = true
+                        responseEnd = try completeLength(received, headerEnd: end)
+                    } else if received.count > maxHeaderBytes {
                         throw HTTPError(.responseTooLarge, "the response headers are larger than \(maxHeaderBytes) bytes")
+                    } else {
+                        scanned = received.count
                     }
                 }
-                if let complete, complete >= 0, received.count >= complete { return Array(received[0..<complete]) }
+                if let responseEnd, received.count >= responseEnd { return Array(received[0..<responseEnd]) }
                 if received.count > maxHeaderBytes + maxBodyBytes {
                     throw HTTPError(.responseTooLarge, "the response is larger than \(maxBodyBytes) bytes of body")
                 }
@@ -195,13 +198,7 @@ package enum SocketTransport {
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
             throw HTTPError(.malformedResponse, "not an HTTP response: '\(lines[0].prefix(60))'")
         }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
-            headers[name] = headers[name].map { "\($0), \(value)" } ?? value
-        }
+        let headers = parseHeaderLines(lines.dropFirst().joined(separator: "\r\n"))
         var body = Array(bytes[(end + 4)...])
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             body = try decodeChunked(body)

@@ -7,6 +7,7 @@ import FoundationEssentials
 /// output = json             # like --output / CMK_OUTPUT
 /// isolate = true            # like --isolate
 /// plugin-path = /opt/cmk/plugins:/srv/cmk   # searched after CMK_PLUGIN_PATH
+/// ca-bundle = /etc/pki/corp-ca.pem          # like CMK_CA_BUNDLE (https trust roots)
 ///
 /// [azure]                   # a provider's options, by option name
 /// key-uri = https://contoso-cmk.vault.azure.net/keys/cmk-key
