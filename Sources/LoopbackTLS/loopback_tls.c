@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,9 @@ done:
 int loopback_tls_front_start(const char *certificate_chain_path, const char *private_key_path, int backend_port,
                              int listen_port, char *error, size_t error_size) {
     if (load_openssl(error, error_size) != 0) return -1;
+    // SSL_write uses write(), not send(MSG_NOSIGNAL): a client that hangs up mid-response (cmk
+    // giving up at its deadline) would raise SIGPIPE and kill the whole emulator.
+    signal(SIGPIPE, SIG_IGN);
     SSL_CTX *context = ssl.ctx_new(ssl.server_method());
     if (context == NULL || ssl.use_chain(context, certificate_chain_path) != 1 ||
         ssl.use_key(context, private_key_path, 1 /* SSL_FILETYPE_PEM */) != 1 || ssl.check_key(context) != 1) {
