@@ -54,13 +54,17 @@ struct AzureProvider: CloudKeyProvider {
             cloud: cloud,
             key: options.key,
             vaultID: findings?.vault?.id ?? options.vaultID,
-            tenant: tenant
+            tenant: tenant,
+            command: request.command ?? "cmk",
+            configPath: request.configPath ?? "~/.config/cmk/config"
         )
         let checks = StatusChecks.assemble(
             context: context,
             findings: findings,
             vaultTenant: try? await challenge?.value.get().tenant,
             signIn: Self.signInHelp(chain, options),
+            outages: http.outages.all,
+            signInFailures: await tokens.failures(),
             now: Date()
         )
         return StatusReport(checks: checks, credential: await tokens.credentialName())
@@ -110,13 +114,15 @@ struct AzureProvider: CloudKeyProvider {
         let summary =
             options.credential == .none
             ? "Not checked: sign-in is off (--credential none)"
-            : "Sign in to check" + (chain.notes.isEmpty ? "" : " (" + chain.notes.joined(separator: "; ") + ")")
+            : "No Azure sign-in is set up" + (chain.notes.isEmpty ? "" : " (" + chain.notes.joined(separator: "; ") + ")")
+        let off = options.credential == .none
         return StatusChecks.SignInHelp(
             summary: summary,
-            how: "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run az login. What the checks "
+            how: off ? "Run without --credential none (or CMK_AZURE_CREDENTIAL=none) to check these" : "Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run az login. What the checks "
                 + "read needs: Reader on the vault's subscription (the vault, its role assignments); Key Vault Reader "
                 + "or Key Vault Crypto User on the vault (the key's data plane); for an application, Microsoft Graph "
-                + "Application.Read.All (the vendor's service principal) and RoleManagement.Read.Directory (roles)"
+                + "Application.Read.All (the vendor's service principal) and RoleManagement.Read.Directory (roles)",
+            off: off
         )
     }
 }

@@ -33,11 +33,15 @@ struct CMK {
         let environment = currentEnvironment()
         let finished = DispatchSemaphore(value: 0)
         let status = ExitStatusBox()
+        // A provider loaded in process that calls exit() would otherwise end cmk with its status
+        // (0 reads as "ready") and no report.
+        atexit(exitGuard)
         Task.detached {
             status.value = await run(arguments, environment: environment)
             finished.signal()
         }
         finished.wait()
+        cmkIsExiting = true
         exit(status.value.rawValue)  // exit, not _exit: it flushes what print buffered
     }
 
@@ -57,12 +61,10 @@ struct CMK {
         default: command = Commands.named(first)
         }
         guard let command else {
-            return usageFailure(
-                UsageError("unknown subcommand '\(first)'"),
-                usage: Help.mainUsage,
-                command: nil,
-                terminal: terminal
-            )
+            let known = Commands.all.map { $0.name } + ["help"]
+            let guess = Suggestion.closest(to: first, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+            let what = first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown subcommand '\(first)'"
+            return usageFailure(UsageError(what + guess), usage: Help.mainUsage, command: nil, terminal: terminal)
         }
         let parsed: Arguments
         do {
@@ -76,14 +78,17 @@ struct CMK {
             return usageFailure(error, usage: command.usage, command: command.name, terminal: terminal)
         }
         if parsed.flags.contains("help") {
-            terminal.out(command.help)
+            terminal.out(HelpCommand.text(for: command, positionals: parsed.positionals))
             return .ready
         }
         do {
             return try await command.run(parsed, context: CommandContext(environment: environment, terminal: terminal))
         } catch let error as UsageError {
-            return usageFailure(error, usage: command.usage, command: command.name, terminal: terminal)
+            return usageFailure(error, usage: error.usage ?? command.usage, command: command.name, terminal: terminal)
         } catch let error as ConfigError {
+            terminal.err("Error: \(error)")
+            return .usage
+        } catch let error as SettingError {
             terminal.err("Error: \(error)")
             return .usage
         } catch let error as HTTPError where error.code == .overrideRefused || error.code == .invalidSetting {
@@ -98,9 +103,24 @@ struct CMK {
     static func usageFailure(_ error: UsageError, usage: String, command: String?, terminal: Terminal) -> ExitStatus {
         terminal.err("Error: \(error.message)")
         terminal.err("Usage: \(usage)")
-        terminal.err("  See 'cmk \(command.map { "\($0) " } ?? "")--help'.")
+        terminal.err("  See '\(terminal.command) \(command.map { "\($0) " } ?? "")--help'.")
         return .usage
     }
+}
+
+/// Set just before cmk's own `exit`: any other exit is a provider's (or a library's) doing.
+nonisolated(unsafe) private var cmkIsExiting = false
+
+/// Runs at every `exit`: one that is not cmk's own ends with status 1 and says so, instead of a
+/// provider's status with no report.
+private func exitGuard() {
+    guard !cmkIsExiting else { return }
+    let text =
+        "Error: a provider exited before cmk printed its report (the process was ended from inside a provider "
+        + "library); nothing was checked. Run with --isolate to contain it.\n"
+    let message = Array(text.utf8)
+    _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    _exit(ExitStatus.failure.rawValue)
 }
 
 /// glibc's `mallopt(M_ARENA_MAX, n)`; <malloc.h> is not in the Glibc module, so found with dlsym.
@@ -123,15 +143,43 @@ struct CommandContext {
     var terminal: Terminal
 
     /// Output format: `--output` beats `CMK_OUTPUT` beats the config file; text by default.
-    func outputFormat(_ arguments: Arguments, config: ConfigFile) throws(UsageError) -> OutputFormat {
-        let raw =
-            arguments.values["output"] ?? environment["CMK_OUTPUT"].flatMap { $0.isEmpty ? nil : $0 } ?? config.values[
-                "output"
-            ] ?? "text"
-        guard let format = OutputFormat(rawValue: raw) else {
-            throw UsageError("output format '\(raw)' is not one of: text, json")
+    ///
+    /// A bad value is reported against where it came from: the flag (a usage error), the
+    /// variable, or the config file's line.
+    func outputFormat(_ arguments: Arguments, config: ConfigFile, allowed: [OutputFormat] = [.text, .json]) throws
+        -> OutputFormat
+    {
+        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        func parse(_ raw: String) -> OutputFormat? {
+            OutputFormat(rawValue: raw.lowercased()).flatMap { allowed.contains($0) ? $0 : nil }
         }
-        return format
+        if let raw = arguments.values["output"] {
+            guard let format = parse(raw) else {
+                let guess = Suggestion.closest(to: raw, in: allowed.map(\.rawValue)).map { " (did you mean \($0)?)" }
+                throw UsageError("--output '\(raw)' is not one of: \(names)" + (guess ?? ""))
+            }
+            return format
+        }
+        if let raw = environment["CMK_OUTPUT"], !raw.isEmpty {
+            guard let format = parse(raw) else { throw SettingError("CMK_OUTPUT=\(raw): the output format is one of \(names)") }
+            return format
+        }
+        if let raw = config.values["output"] {
+            guard let format = parse(raw) else {
+                throw ConfigError(
+                    path: config.path ?? "config",
+                    line: config.lines["output"],
+                    reason: "output = \(raw): the output format is one of \(names)"
+                )
+            }
+            return format
+        }
+        return .text
+    }
+
+    /// The config file's path as hints should name it (it may not exist yet).
+    var configPath: String {
+        ConfigFile.defaultPath(environment: environment) ?? "~/.config/cmk/config"
     }
 
     /// Starts a session and reports every provider that could not be loaded, one line each.
@@ -140,6 +188,10 @@ struct CommandContext {
         let client = try HTTPClient(environment: environment)
         if let bundle = client.caBundle, let problem = HTTPClient.caBundleProblem(bundle) {
             throw HTTPError(.invalidSetting, "\(HTTPClient.caBundleVariable)=\(bundle): \(problem)")
+        }
+        // A shell left with an emulator's exports must never pass for a real run.
+        if let origin = client.endpointOverride {
+            terminal.err("Note: requests go to the loopback endpoint \(origin.originURL) (\(EndpointOverride.environmentVariable))")
         }
         let session = try await Session.start(
             environment: environment,
@@ -174,13 +226,8 @@ extension Command {
 }
 
 enum Commands {
-    static func named(_ name: String) -> (any Command.Type)? {
-        switch name {
-        case StatusCommand.name: StatusCommand.self
-        case DetectCommand.name: DetectCommand.self
-        case ProvidersCommand.name: ProvidersCommand.self
-        case TicketCommand.name: TicketCommand.self
-        default: nil
-        }
-    }
+    /// Every subcommand, in the order help lists them.
+    static var all: [any Command.Type] { [StatusCommand.self, DetectCommand.self, ProvidersCommand.self, TicketCommand.self] }
+
+    static func named(_ name: String) -> (any Command.Type)? { all.first { $0.name == name } }
 }

@@ -226,7 +226,10 @@ struct AzureCLIReferenceTests {
             }
         let environment = run.signedIn ? emulator.signedIn : ["CMK_ENDPOINT_OVERRIDE": emulator.origin]
         let status = try await AzureStatus(run.keyURI.map { ["--key-uri", $0] } ?? [], environment: environment)
-        return status.checks.compactMap { check in
+        let causes = (status.document["causes"] as? [[String: Any]] ?? []).compactMap { cause in
+            (cause["remediation"] as? String).map { ("\(run.scenario) cause \(cause["id"] ?? "")", $0) }
+        }
+        return causes + status.checks.compactMap { check in
             (check["remediation"] as? String).map { ("\(run.scenario) \(check["id"] ?? "")", $0) }
         }
     }

@@ -169,14 +169,26 @@ struct AzureStatus {
 
     /// The summary of check `id` in a JSON report that `result` printed.
     static func summary(of id: String, in result: CMKResult) throws -> String {
-        let checks = try result.json()["checks"] as? [[String: Any]] ?? []
-        return checks.first { $0["id"] as? String == id }?["summary"] as? String ?? ""
+        try AzureStatus(result: result).summary(id)
     }
 
     func check(_ id: String) -> [String: Any] { checks.first { $0["id"] as? String == id } ?? [:] }
     func state(_ id: String) -> String? { check(id)["state"] as? String }
-    func summary(_ id: String) -> String { check(id)["summary"] as? String ?? "" }
-    func remediation(_ id: String) -> String { check(id)["remediation"] as? String ?? "" }
+    /// The check's own summary, followed by its shared cause's (said once above the checks in text).
+    func summary(_ id: String) -> String {
+        let own = check(id)["summary"] as? String ?? ""
+        return cause(of: id).map { own + " — " + ($0["summary"] as? String ?? "") } ?? own
+    }
+    /// The check's own next step, and its shared cause's fix.
+    func remediation(_ id: String) -> String {
+        [check(id)["remediation"] as? String, cause(of: id)?["remediation"] as? String].compactMap { $0 }
+            .joined(separator: " ")
+    }
+    /// The cause check `id` shares with others, if any.
+    func cause(of id: String) -> [String: Any]? {
+        guard let causeID = check(id)["cause"] as? String else { return nil }
+        return (document["causes"] as? [[String: Any]] ?? []).first { $0["id"] as? String == causeID }
+    }
 
     /// Ids by state, for compact expectations.
     func ids(_ state: String) -> Set<String> {

@@ -167,10 +167,10 @@ struct AzureKeyURITests {
         #expect(status.result.status == 2)
         #expect(status.state("key-uri") == "action-required")
         let remediation = status.remediation("key-uri")
-        for way in ["--key-uri", "CMK_AZURE_KEY_URI", "key-uri = \"URI\" under [azure] in ~/.config/cmk/config"] {
+        for way in ["--key-uri", "CMK_AZURE_KEY_URI", "key-uri = \"URI\" under [azure] in ", "/.config/cmk/config"] {
             #expect(remediation.contains(way), "\(remediation)")
         }
-        #expect(status.summary("key-type") == "Needs the key identifier (see key-uri)")
+        #expect(status.summary("key-type").hasPrefix("Needs the key identifier (see key-uri)"))
         #expect(status.state("support-ticket") == "manual")
 
         let ticket = try await runCMK(["ticket", "--provider", "azure"])

@@ -355,7 +355,7 @@ struct AzureLifecycleTests {
         #expect(
             ticket.stderr.contains(
                 "Warning: 4 checks need action: the vendor cannot use this key yet (vault-dedicated, "
-                    + "vault-purge-protection, app-consent, app-key-access); run cmk status for the fixes"
+                    + "vault-purge-protection, app-consent, app-key-access); run '\(TestPaths.cmk) status' for the fixes"
             ),
             "\(ticket.stderr)"
         )

@@ -47,7 +47,7 @@ struct DetectionTests {
         let unserved = try #require(try result.json()["unserved"] as? [[String: Any]])
         #expect(unserved.first?["provider"] as? String == "gcp")
         #expect(unserved.first?["name"] as? String == "Google Compute Engine")
-        let text = try await runCMK(["status"], sysRoot: TestPaths.fixtureRoot("gce"))
+        let text = try await runCMK(["status"], environment: ["COLUMNS": "1000"], sysRoot: TestPaths.fixtureRoot("gce"))
         #expect(text.status == 3)
         #expect(text.stdout.contains("Google Compute Engine"))
         #expect(text.stdout.contains("no cmk provider for it ('gcp') is installed"))
@@ -95,7 +95,7 @@ struct DetectionTests {
             sysRoot: tree
         )
         #expect(try flag.json()["provider"] as? String == "azure")
-        #expect(try flag.json()["source"] as? String == "--provider")
+        #expect(selection(flag) == ["kind": "flag", "detail": "--provider"])
         // An explicit choice still shows what every provider made of this machine.
         let verdicts = try flag.json()["candidates"] as? [[String: Any]] ?? []
         #expect(Set(verdicts.compactMap { $0["provider"] as? String }) == ["aws", "azure"])
@@ -104,7 +104,7 @@ struct DetectionTests {
             environment: ["CMK_PROVIDER": "azure"],
             sysRoot: tree
         )
-        #expect(try environment.json()["source"] as? String == "CMK_PROVIDER")
+        #expect(selection(environment) == ["kind": "environment", "detail": "CMK_PROVIDER"])
         let config = try TemporaryDirectory("cmk-config")
         defer { config.cleanUp() }
         try config.write("cmk/config", "provider = azure\n")
@@ -114,6 +114,11 @@ struct DetectionTests {
             sysRoot: tree
         )
         #expect(try fromConfig.json()["provider"] as? String == "azure")
-        #expect((try fromConfig.json()["source"] as? String)?.hasPrefix("provider in ") == true)
+        #expect(selection(fromConfig)["kind"] == "config")
+        #expect(selection(fromConfig)["detail"] == "provider = azure at \(config.path)/cmk/config:1")
+    }
+
+    private func selection(_ result: CMKResult) -> [String: String] {
+        ((try? result.json())?["selection"] as? [String: String]) ?? [:]
     }
 }

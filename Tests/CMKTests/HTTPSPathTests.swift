@@ -121,7 +121,8 @@ struct HTTPSPathTests {
             #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
             #expect(seconds < 2 + deadlineGrace, "\(isolate): \(seconds) s for --timeout 2")
             let summary = try AzureStatus.summary(of: "key-type", in: result)
-            #expect(summary.contains("timed out"), "\(summary)")
+            // The call's own timeout, or the run's deadline before it: either way, named.
+            #expect(summary.contains("timed out") || summary.contains("deadline passed"), "\(summary)")
         }
     }
 
@@ -244,7 +245,8 @@ struct NoNetworkTests {
                 #expect(checks.contains { $0["id"] as? String == "vendor-confirmation" }, "the last check is there")
             }
         } else if run.arguments[0] == "status" {
-            #expect(result.stdout.contains("Incomplete: some checks could not be determined. (exit 3)"))
+            #expect(result.stdout.contains("Incomplete: "))
+            #expect(result.stdout.contains("(exit 3)"))
         } else {
             #expect(result.stdout.contains("Key identifier: \(AzureEmulatorProcess.keyURI)"))
         }

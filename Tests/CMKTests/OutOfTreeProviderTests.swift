@@ -52,7 +52,7 @@ struct OutOfTreeProviderTests {
         #expect(detect.status == 0, "\(detect.stdout)\(detect.stderr)")
         let detected = try JSONDecoder().decode(DetectDocument.self, from: Data(detect.stdout.utf8))
         #expect(detected.provider == "oot")
-        #expect(detected.source == "detection")
+        #expect(detected.selection?.kind == "detection")
         #expect(detected.platform == "Out Of Tree Cloud")
 
         let status = try await runCMK(["status", "--provider", "oot"], environment: environment, sysRoot: sysRoot)
@@ -141,8 +141,9 @@ struct OutOfTreeProviderTests {
     }
 
     private struct DetectDocument: Decodable {
+        struct Selection: Decodable { var kind: String }
         var provider: String?
-        var source: String?
+        var selection: Selection?
         var platform: String?
     }
 }

@@ -60,7 +60,7 @@ enum AdminRoleCheck {
                 state: .manual,
                 summary: "Signed in as an application, which cannot tell whether the admin holds an Entra role",
                 remediation: "Check that the person doing the setup holds one of \(names) (Entra admin center, Roles "
-                    + "and administrators), or run cmk status after az login as that person"
+                    + "and administrators), or check again signed in as that person (az login)"
             )
         case .success(.user(let user)):
             return person(user, mayAssign: rbacVault ? mayAssign : nil, names: names, context: context)

@@ -4,6 +4,10 @@ struct CheckContext: Sendable {
     let key: KeyIdentifier?
     let vaultID: VaultResourceID?
     let tenant: String?
+    /// How the admin runs cmk (`cmk`, or `.build/release/cmk`), for hints they can paste.
+    var command = "cmk"
+    /// The config file cmk read or would read, for hints that name it.
+    var configPath = "~/.config/cmk/config"
 
     var vaultName: String { key?.vaultName ?? "<vault>" }
     var keyName: String { key?.keyName ?? "<key>" }

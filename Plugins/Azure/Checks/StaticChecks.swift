@@ -13,7 +13,7 @@ enum StaticChecks {
         )
     }
 
-    static func keyURI(_ key: KeyIdentifier?) -> Check {
+    static func keyURI(_ key: KeyIdentifier?, configPath: String = "~/.config/cmk/config") -> Check {
         guard let key else {
             return Check(
                 id: CheckID.keyURI.rawValue,
@@ -21,7 +21,7 @@ enum StaticChecks {
                 summary: "No key identifier was given",
                 remediation: "Create an RSA key (2048, 3072 or 4096 bits) in a vault used only for this, then give "
                     + "its Key Identifier with --key-uri URI, or export CMK_AZURE_KEY_URI=URI, or add "
-                    + "key-uri = \"URI\" under [azure] in ~/.config/cmk/config (for example \(KeyIdentifier.example))"
+                    + "key-uri = \"URI\" under [azure] in \(configPath) (for example \(KeyIdentifier.example))"
             )
         }
         let version = key.version.map { "version \($0)" } ?? "no version (the latest is used)"
@@ -34,20 +34,23 @@ enum StaticChecks {
         )
     }
 
-    static func supportTicket(_ text: String?) -> Check {
-        guard let text else {
+    /// The ticket's text is long and is for pasting: the check points to `cmk ticket`, which prints it.
+    static func supportTicket(_ key: KeyIdentifier?, command: String = "cmk") -> Check {
+        guard let key else {
             return Check(
                 id: CheckID.supportTicket.rawValue,
                 state: .manual,
-                summary: "The support ticket needs the key identifier (see key-uri)"
+                summary: "The support ticket needs the key identifier (see key-uri)",
+                remediation: "Give the key identifier first; then '\(command) ticket' prints the ticket's text"
             )
         }
         return Check(
             id: CheckID.supportTicket.rawValue,
             state: .manual,
-            summary: "Open a ticket with the vendor's support that asks for CMK and gives the key identifier "
-                + "(`cmk ticket` prints it)",
-            remediation: text
+            summary: "Open a ticket with the vendor's support that asks for CMK on this key",
+            remediation: "Paste what '\(command) ticket --key-uri \(key.uri)' prints (the key identifier, the "
+                + "vault and the tenant) into a new support ticket",
+            evidence: ["key identifier \(key.uri)"]
         )
     }
 
@@ -62,7 +65,7 @@ enum StaticChecks {
     }
 
     /// A live check that could not run, with why and how to make it run.
-    static func unknown(_ id: CheckID, _ reason: String, remediation: String? = nil) -> Check {
-        Check(id: id.rawValue, state: .unknown, summary: reason, remediation: remediation)
+    static func unknown(_ id: CheckID, _ reason: String, remediation: String? = nil, cause: CheckCause? = nil) -> Check {
+        Check(id: id.rawValue, state: .unknown, summary: reason, remediation: remediation, cause: cause)
     }
 }

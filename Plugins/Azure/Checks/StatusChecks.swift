@@ -30,6 +30,8 @@ enum StatusChecks {
     struct SignInHelp: Sendable {
         var summary: String
         var how: String
+        /// Sign-in was turned off on purpose (`--credential none`).
+        var off = false
     }
 
     static func assemble(
@@ -37,14 +39,14 @@ enum StatusChecks {
         findings: LiveStatus.Findings?,
         vaultTenant: String?,
         signIn: SignInHelp,
+        outages: [OutageLog.Outage] = [],
+        signInFailures: [CallFailure] = [],
         now: Date
     ) -> [Check] {
         var checks: [CheckID: Check] = [
             .entitlement: StaticChecks.entitlement(),
-            .keyURI: StaticChecks.keyURI(context.key),
-            .supportTicket: StaticChecks.supportTicket(
-                context.key.map { TicketText.make(key: $0, tenant: context.tenant) }
-            ),
+            .keyURI: StaticChecks.keyURI(context.key, configPath: context.configPath),
+            .supportTicket: StaticChecks.supportTicket(context.key, command: context.command),
             .vendorConfirmation: StaticChecks.vendorConfirmation(),
         ]
         let cloudProblem = AppChecks.unavailableCloud(context)
@@ -65,19 +67,32 @@ enum StatusChecks {
                 + "reads there says anything about this vault"
             let fix =
                 "Sign in to the vault's tenant: az login --tenant \(vaultTenant), or set AZURE_TENANT_ID=\(vaultTenant)"
-            for id in live { checks[id] = StaticChecks.unknown(id, reason, remediation: fix) }
+            let cause = CheckCause(id: "wrong-tenant", label: "wrong tenant", summary: reason, remediation: fix)
+            for id in live { checks[id] = StaticChecks.unknown(id, "Not checked", cause: cause) }
         } else if let findings {
             live(findings, context: context, now: now, into: &checks)
         } else {
+            let cause = CheckCause(
+                id: signIn.off ? "sign-in-off" : "sign-in",
+                label: signIn.off ? "sign-in off" : "needs sign-in",
+                summary: signIn.summary,
+                remediation: signIn.how
+            )
             for id in live {
-                let how =
-                    id == .appConsent && cloudProblem == nil
-                    ? "\(signIn.how). To consent now: \(context.consentURL)" : signIn.how
-                checks[id] = StaticChecks.unknown(id, signIn.summary, remediation: how)
+                let own = id == .appConsent && cloudProblem == nil ? "To consent now: \(context.consentURL)" : nil
+                checks[id] = StaticChecks.unknown(id, "Not checked", remediation: own, cause: cause)
             }
         }
         if context.key == nil {
-            for id in needKey { checks[id] = StaticChecks.unknown(id, "Needs the key identifier (see key-uri)") }
+            let cause = CheckCause(
+                id: "key-uri",
+                label: "needs the key identifier",
+                summary: "No key identifier was given, so the vault and the key cannot be checked",
+                remediation: "Give it with --key-uri URI, CMK_AZURE_KEY_URI, or key-uri under [azure] in the config"
+            )
+            for id in needKey {
+                checks[id] = StaticChecks.unknown(id, "Needs the key identifier (see key-uri)", cause: cause)
+            }
         }
         for (id, check) in checks
         where check.state == .unknown && check.remediation == nil
@@ -85,7 +100,61 @@ enum StatusChecks {
         {
             checks[id]?.remediation = "Needs \(neededPermission(id))"
         }
+        attachCauses(&checks, outages: outages, signInFailures: signInFailures)
         return CheckID.allCases.compactMap { checks[$0] }
+    }
+
+    /// One cause per endpoint out of reach and per failed sign-in, instead of the same reason in
+    /// every check it kept from cmk; the checks keep what they were trying to read.
+    private static func attachCauses(
+        _ checks: inout [CheckID: Check],
+        outages: [OutageLog.Outage],
+        signInFailures: [CallFailure]
+    ) {
+        var causes: [(reason: String, cause: CheckCause)] = outages.map { outage in
+            (
+                outage.failure.reason,
+                CheckCause(
+                    id: "unreachable:\(outage.host)",
+                    label: "\(outage.host) unreachable",
+                    summary: outage.failure.reason,
+                    remediation: "Check that this machine can reach \(outage.host) on port 443 (a firewall; a proxy "
+                        + "set with HTTPS_PROXY and NO_PROXY), then check again"
+                )
+            )
+        }
+        causes += signInFailures.map { failure in
+            (
+                failure.reason,
+                CheckCause(
+                    id: "sign-in-failed" + (failure.status.map { ":\($0)" } ?? ""),
+                    label: "sign-in failed",
+                    summary: failure.reason,
+                    remediation: signInFix(failure)
+                )
+            )
+        }
+        for (id, check) in checks where check.state == .unknown && check.cause == nil {
+            guard let match = causes.first(where: { check.summary.contains($0.reason) }) else { continue }
+            checks[id]?.cause = match.cause
+            checks[id]?.summary = check.summary.replacing(": \(match.reason)", with: "")
+                .replacing(" (\(match.reason))", with: "")
+        }
+    }
+
+    /// What to do about a sign-in the identity platform refused.
+    static func signInFix(_ failure: CallFailure) -> String {
+        switch failure.status {
+        case 400, 401:
+            "The identity platform refused the credential: check AZURE_TENANT_ID and AZURE_CLIENT_ID, and that "
+                + "AZURE_CLIENT_SECRET is the secret's value (not its id) and has not expired "
+                + "(Entra admin center: App registrations, Certificates & secrets); or sign in with az login"
+        case 403:
+            "The identity may not sign in here (a Conditional Access policy or a disabled application): ask your "
+                + "Entra administrator, or sign in with another identity (az login)"
+        default:
+            "Check the sign-in settings named above (AZURE_* variables, or az login) and run cmk status again"
+        }
     }
 
     /// The live checks from what the calls found.

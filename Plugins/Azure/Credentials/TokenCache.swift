@@ -21,6 +21,15 @@ actor TokenCache {
         return await task.value
     }
 
+    /// The sign-ins that failed (not those that were merely unavailable), one per audience tried.
+    func failures() async -> [CallFailure] {
+        var failures: [CallFailure] = []
+        for task in tasks.values {
+            if case .failure(let failure) = await task.value, failure.code != .unavailable { failures.append(failure) }
+        }
+        return failures
+    }
+
     /// What the report's `credential` line says.
     func credentialName() -> String? { used.isEmpty ? nil : used.joined(separator: ", ") }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import CMKCore
 import FoundationEssentials
 
@@ -12,6 +13,8 @@ struct AzureHTTP: Sendable {
 
     let client: HTTPClient
     let deadline: ContinuousClock.Instant
+    /// Endpoints that could not be reached in this run: one cause for every check they kept from cmk.
+    let outages = OutageLog()
 
     var overrideActive: Bool { client.endpointOverride != nil }
 
@@ -53,7 +56,9 @@ struct AzureHTTP: Sendable {
                 let code: CallFailure.Code = error.code == .timedOut ? .timedOut : .connection
                 let what =
                     error.code == .timedOut ? "timed out after \(Self.milliseconds(request.timeout)) ms" : error.reason
-                return .failure(CallFailure(code, "\(label): \(what)"))
+                let failure = CallFailure(code, "\(label): \(what)")
+                outages.record(failure, host: (try? URLParts(parsing: request.url).host) ?? request.url)
+                return .failure(failure)
             }
             guard response.status == 429 || response.status == 503, attempt < Self.maxRetries else {
                 return .success(response)
@@ -108,4 +113,18 @@ struct AzureHTTP: Sendable {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
+}
+
+/// The calls of one run that never reached their endpoint, by host.
+final class OutageLog: Sendable {
+    struct Outage: Sendable {
+        var host: String
+        var failure: CallFailure
+    }
+
+    private let entries = Mutex<[Outage]>([])
+
+    func record(_ failure: CallFailure, host: String) { entries.withLock { $0.append(Outage(host: host, failure: failure)) } }
+
+    var all: [Outage] { entries.withLock { $0 } }
 }

@@ -29,13 +29,46 @@ public struct Check: Codable, Sendable, Equatable {
     public var remediation: String?
     /// What the finding rests on.
     public var evidence: [String]?
+    /// A cause this check shares with others (no sign-in, an endpoint out of reach): cmk says it
+    /// and its fix once, above the checks, and marks each check it affects with its label.
+    public var cause: CheckCause?
 
-    public init(id: String, state: CheckState, summary: String, remediation: String? = nil, evidence: [String]? = nil) {
+    public init(
+        id: String,
+        state: CheckState,
+        summary: String,
+        remediation: String? = nil,
+        evidence: [String]? = nil,
+        cause: CheckCause? = nil
+    ) {
         self.id = id
         self.state = state
         self.summary = summary
         self.remediation = remediation
         self.evidence = evidence
+        self.cause = cause
+    }
+}
+
+/// Why several checks could not be determined, said once: what is wrong and how to fix it.
+///
+/// Checks with the same `id` share one cause; their own `summary` then says what the cause
+/// kept from them, and their `remediation` only what is particular to them.
+public struct CheckCause: Codable, Sendable, Equatable, Hashable {
+    /// Stable, for grouping and scripts: `sign-in`, `sign-in-failed`, `unreachable`, `wrong-tenant`.
+    public var id: String
+    /// A short mark for the checks it affects: `needs sign-in`, `endpoint unreachable`.
+    public var label: String
+    /// What is wrong, in one line.
+    public var summary: String
+    /// The fix.
+    public var remediation: String?
+
+    public init(id: String, label: String, summary: String, remediation: String? = nil) {
+        self.id = id
+        self.label = label
+        self.summary = summary
+        self.remediation = remediation
     }
 }
 
@@ -59,10 +92,23 @@ public struct StatusRequest: Codable, Sendable, Equatable {
     public var options: [String: String]
     /// The whole run's deadline in milliseconds from the request; providers keep within it.
     public var deadlineMilliseconds: Int
+    /// How the admin ran cmk (`cmk`, or a path such as `.build/release/cmk`): hints that name a
+    /// cmk command use it, so that they work when pasted.
+    public var command: String?
+    /// The config file cmk reads (it may not exist yet): hints that name it use this path.
+    public var configPath: String?
 
-    public init(platform: Detection? = nil, options: [String: String] = [:], deadlineMilliseconds: Int = 20_000) {
+    public init(
+        platform: Detection? = nil,
+        options: [String: String] = [:],
+        deadlineMilliseconds: Int = 20_000,
+        command: String? = nil,
+        configPath: String? = nil
+    ) {
         self.platform = platform
         self.options = options
         self.deadlineMilliseconds = deadlineMilliseconds
+        self.command = command
+        self.configPath = configPath
     }
 }

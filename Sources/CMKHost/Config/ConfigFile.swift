@@ -1,5 +1,13 @@
 import FoundationEssentials
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#else
+    #error("cmk needs Glibc or Musl")
+#endif
+
 /// `$XDG_CONFIG_HOME/cmk/config` (default `~/.config/cmk/config`): what an admin would otherwise retype.
 ///
 /// ```
@@ -24,6 +32,8 @@ package struct ConfigFile: Sendable, Equatable {
     package var values: [String: String] = [:]
     /// Sections by name: provider options, and `pins`.
     package var sections: [String: [String: String]] = [:]
+    /// The line each setting was read from: `key` at the top level, `section.key` in a section.
+    package var lines: [String: Int] = [:]
 
     package init(path: String? = nil, values: [String: String] = [:], sections: [String: [String: String]] = [:]) {
         self.path = path
@@ -40,20 +50,38 @@ package struct ConfigFile: Sendable, Equatable {
     }
 
     /// Reads the file; a missing file is an empty config, a malformed one an error naming the line.
+    ///
+    /// The file `CMK_CONFIG` names must exist: a typo there would otherwise silently drop every setting.
     package static func load(environment: [String: String]) throws(ConfigError) -> ConfigFile {
         guard let path = defaultPath(environment: environment) else { return ConfigFile() }
-        guard FileManager.default.fileExists(atPath: path) else { return ConfigFile() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(path: path, line: nil, reason: "cannot be read")
+        let explicit = !(environment["CMK_CONFIG"] ?? "").isEmpty
+        let text: String
+        switch ConfigText.contents(of: path) {
+        case .success(let read): text = read
+        case .failure(.missing) where !explicit: return ConfigFile()
+        case .failure(let problem):
+            let origin = explicit ? " (CMK_CONFIG)" : ""
+            throw ConfigError(path: path + origin, line: nil, reason: problem.description)
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        return try parse(text, path: path)
+    }
+
+    /// `path:line` of a setting, or the path alone when the line is not known.
+    package func location(of key: String, section: String? = nil) -> String {
+        let line = lines[section.map { "\($0).\(key)" } ?? key]
+        return [path ?? "config", line.map(String.init)].compactMap { $0 }.joined(separator: ":")
     }
 
     package static func parse(_ text: String, path: String) throws(ConfigError) -> ConfigFile {
         var config = ConfigFile(path: path)
         var section: String?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = stripComment(String(rawLine)).trimmingWhitespace()
+        // Files written on Windows (CRLF) or by editors that add a byte-order mark read the same.
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        for (index, rawLine) in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated() {
+            var raw = String(rawLine)
+            if raw.hasSuffix("\r") { raw.removeLast() }
+            let line = stripComment(raw).trimmingWhitespace()
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
@@ -75,16 +103,19 @@ package struct ConfigFile: Sendable, Equatable {
             }
             if let section {
                 config.sections[section, default: [:]][key] = value
+                config.lines["\(section).\(key)"] = index + 1
             } else {
                 guard topLevelKeys.contains(key) else {
+                    let guess = Suggestion.closest(to: key, in: topLevelKeys).map { " (did you mean '\($0)'?)" } ?? ""
                     throw ConfigError(
                         path: path,
                         line: index + 1,
-                        reason:
-                            "unknown setting '\(key)'; settings are \(topLevelKeys.joined(separator: ", ")), and provider options go under [provider-name]"
+                        reason: "unknown setting '\(key)'\(guess); settings are "
+                            + "\(topLevelKeys.joined(separator: ", ")), and provider options go under [provider-name]"
                     )
                 }
                 config.values[key] = value
+                config.lines[key] = index + 1
             }
         }
         return config
@@ -105,8 +136,66 @@ package struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible 
     package var line: Int?
     package var reason: String
 
+    package init(path: String, line: Int?, reason: String) {
+        self.path = path
+        self.line = line
+        self.reason = reason
+    }
+
     package var description: String {
         let location = line.map { "\(path):\($0)" } ?? path
         return "config file \(location): \(reason)"
+    }
+}
+
+/// Reading the config file, with the operating system's reason when it cannot be read.
+enum ConfigText {
+    enum Problem: Error, CustomStringConvertible {
+        case missing
+        case notRegular(String)
+        case tooLarge
+        case os(String)
+
+        var description: String {
+            switch self {
+            case .missing: "no such file"
+            case .notRegular(let kind): "is \(kind), not a regular file"
+            case .tooLarge: "is larger than 1 MiB; a config file is a few lines"
+            case .os(let reason): "cannot be read: \(reason)"
+            }
+        }
+    }
+
+    /// The file's text. Opened non-blocking so that a FIFO cannot hang cmk; at most 1 MiB.
+    static func contents(of path: String) -> Result<String, Problem> {
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            return .failure(code == ENOENT ? .missing : .os(String(cString: strerror(code))))
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return .failure(.os(String(cString: strerror(errno)))) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .failure(.notRegular("a directory"))
+        case S_IFIFO: return .failure(.notRegular("a FIFO"))
+        default: return .failure(.notRegular("a special file"))
+        }
+        let limit = 1 << 20
+        guard info.st_size <= limit else { return .failure(.tooLarge) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(.os(String(cString: strerror(errno))))
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            if bytes.count > limit { return .failure(.tooLarge) }
+        }
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
 }

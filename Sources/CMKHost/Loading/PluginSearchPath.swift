@@ -19,6 +19,14 @@ package struct PluginSearchPath: Sendable, Equatable {
         package var path: String
         /// Named by the user (`CMK_PLUGIN_PATH`, config): a missing one is worth a warning.
         package var explicit: Bool
+        /// Where an explicit directory was named, for messages (`CMK_PLUGIN_PATH`, `plugin-path in …`).
+        package var origin: String = PluginSearchPath.environmentVariable
+
+        package init(path: String, explicit: Bool, origin: String = PluginSearchPath.environmentVariable) {
+            self.path = path
+            self.explicit = explicit
+            self.origin = origin
+        }
     }
 
     package var directories: [Directory]
@@ -54,7 +62,7 @@ package struct PluginSearchPath: Sendable, Equatable {
                             .missingDirectory,
                             path: directory.path,
                             reason:
-                                "plugin directory does not exist or cannot be read (from \(Self.environmentVariable))"
+                                "plugin directory does not exist or cannot be read (from \(directory.origin))"
                         )
                     )
                 }

@@ -1,10 +1,13 @@
 package import CMKCore
 
-/// `cmk status --output json`: the stable shape scripts read.
+/// `cmk status --output json`: the stable shape scripts read (docs/json-output.md, with its
+/// JSON Schema in docs/schema/).
 ///
-/// `{"provider", "platform": {"name", "evidence"}, "ready", "checks": [{"id", "state", "summary",
-/// "remediation"?, "evidence"?}], "credential"?}`
-package struct StatusDocument: Codable, Sendable, Equatable {
+/// Every key is always present: `null` or `[]` when there is nothing to say, so that a script's
+/// `.platform.name` or `.checks[0].remediation` never trips over a missing key.
+package struct StatusDocument: Encodable, Sendable, Equatable {
+    package static let schemaVersion = 1
+
     package struct Platform: Codable, Sendable, Equatable {
         package var name: String
         package var evidence: [String]
@@ -16,17 +19,79 @@ package struct StatusDocument: Codable, Sendable, Equatable {
     }
 
     package var provider: String
-    package var platform: Platform
+    /// How the provider was chosen.
+    package var selection: SelectionSource
+    /// The platform detected on this machine; nil when the provider was chosen without it.
+    package var platform: Platform?
     package var ready: Bool
-    package var checks: [Check]
+    /// The manual steps still to do while `ready` (the ticket, the vendor's confirmation).
+    package var manualSteps: [String]
     package var credential: String?
+    /// Causes shared by several checks, each said once (checks name theirs by `cause`).
+    package var causes: [CheckCause]
+    package var checks: [Check]
 
-    package init(provider: String, platform: Platform, report: StatusReport) {
+    package init(provider: String, selection: SelectionSource, platform: Platform?, report: StatusReport) {
         self.provider = provider
+        self.selection = selection
         self.platform = platform
         self.checks = report.checks
         self.credential = report.credential
         self.ready = ExitStatus.forChecks(report.checks) == .ready
+        self.manualSteps = report.checks.filter { $0.state == .manual }.map(\.id)
+        var seen = Set<String>()
+        self.causes = report.checks.compactMap(\.cause).filter { seen.insert($0.id).inserted }
+    }
+
+    private enum Keys: String, CodingKey {
+        case schemaVersion, provider, selection, platform, ready, manualSteps, credential, causes, checks
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(Self.schemaVersion, forKey: .schemaVersion)
+        try container.encode(provider, forKey: .provider)
+        try container.encode(selection, forKey: .selection)
+        try container.encode(platform, forKey: .platform)
+        try container.encode(ready, forKey: .ready)
+        try container.encode(manualSteps, forKey: .manualSteps)
+        try container.encode(credential, forKey: .credential)
+        try container.encode(causes.map(CauseEntry.init), forKey: .causes)
+        try container.encode(checks.map(CheckEntry.init), forKey: .checks)
+    }
+
+    /// A check with every key present.
+    package struct CheckEntry: Encodable {
+        var check: Check
+        package init(_ check: Check) { self.check = check }
+
+        private enum Keys: String, CodingKey { case id, state, summary, remediation, evidence, cause }
+
+        package func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(check.id, forKey: .id)
+            try container.encode(check.state, forKey: .state)
+            try container.encode(check.summary, forKey: .summary)
+            try container.encode(check.remediation, forKey: .remediation)
+            try container.encode(check.evidence ?? [], forKey: .evidence)
+            try container.encode(check.cause?.id, forKey: .cause)
+        }
+    }
+
+    /// A cause with every key present.
+    package struct CauseEntry: Encodable {
+        var cause: CheckCause
+        package init(_ cause: CheckCause) { self.cause = cause }
+
+        private enum Keys: String, CodingKey { case id, label, summary, remediation }
+
+        package func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(cause.id, forKey: .id)
+            try container.encode(cause.label, forKey: .label)
+            try container.encode(cause.summary, forKey: .summary)
+            try container.encode(cause.remediation, forKey: .remediation)
+        }
     }
 }
 

@@ -23,19 +23,19 @@ package struct Session: Sendable {
     /// Reads the config and discovers the providers, in process or each in its own worker.
     ///
     /// Isolation: `isolateFlag` (`--isolate`) beats `CMK_ISOLATE`, which beats `isolate =` in the config.
-    package static func start(environment: [String: String], isolateFlag: Bool = false) async throws(ConfigError)
-        -> Session
-    {
+    /// Every setting is checked where it is read, and a bad one names its source: a typo in the
+    /// environment or the config must not silently change what cmk does.
+    package static func start(environment: [String: String], isolateFlag: Bool = false) async throws -> Session {
         var environment = environment
         let config = try ConfigFile.load(environment: environment)
         try applyCABundle(config, to: &environment)
-        let paths = [environment[PluginSearchPath.environmentVariable], config.values["plugin-path"]].compactMap { $0 }
-        let searchPath = PluginSearchPath(
-            pluginPath: paths.joined(separator: ":"),
-            executableDirectory: executableDirectory()
-        )
+        if let root = environment[SnapshotCollector.rootEnvironmentVariable], !root.isEmpty, !isDirectory(root) {
+            throw SettingError("\(SnapshotCollector.rootEnvironmentVariable)=\(root): no such directory")
+        }
+        var searchPath = PluginSearchPath(pluginPath: nil, executableDirectory: executableDirectory())
+        searchPath.directories.insert(contentsOf: searchDirectories(environment: environment, config: config), at: 0)
         let trust = TrustPolicy(pins: config.sections["pins"] ?? [:])
-        let isolate = isolateFlag || isTrue(environment["CMK_ISOLATE"] ?? config.values["isolate"])
+        let isolate = try isolateFlag || isolation(environment: environment, config: config)
         let catalog: ProviderCatalog
         if isolate, let executable = executablePath() {
             catalog = await ProviderCatalog.discover(searchPath: searchPath, trust: trust) { library in
@@ -44,7 +44,46 @@ package struct Session: Sendable {
         } else {
             catalog = await ProviderCatalog.discover(searchPath: searchPath, trust: trust)
         }
-        return Session(environment: environment, config: config, catalog: catalog)
+        var session = Session(environment: environment, config: config, catalog: catalog)
+        session.searchPath = searchPath
+        return session
+    }
+
+    /// `CMK_PLUGIN_PATH`'s directories, then the config's `plugin-path`, each with where it came from.
+    ///
+    /// A relative `plugin-path` is taken from the config file's directory, never the current one:
+    /// running cmk in a directory someone else wrote must not load their libraries.
+    private static func searchDirectories(environment: [String: String], config: ConfigFile)
+        -> [PluginSearchPath.Directory]
+    {
+        var directories: [PluginSearchPath.Directory] = []
+        for entry in (environment[PluginSearchPath.environmentVariable] ?? "").split(separator: ":") where !entry.isEmpty {
+            directories.append(.init(path: String(entry), explicit: true))
+        }
+        let configDirectory = config.path.map { path in
+            path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        }
+        for entry in (config.values["plugin-path"] ?? "").split(separator: ":") where !entry.isEmpty {
+            var path = String(entry)
+            if !path.hasPrefix("/"), let configDirectory { path = "\(configDirectory)/\(path)" }
+            directories.append(.init(path: path, explicit: true, origin: "plugin-path at \(config.location(of: "plugin-path"))"))
+        }
+        return directories
+    }
+
+    /// `CMK_ISOLATE` beats `isolate =`; anything but a clear yes or no is an error naming where it was.
+    private static func isolation(environment: [String: String], config: ConfigFile) throws -> Bool {
+        if let raw = environment["CMK_ISOLATE"], !raw.isEmpty {
+            guard let value = parseBoolean(raw) else {
+                throw SettingError("CMK_ISOLATE=\(raw): \(booleanHint)")
+            }
+            return value
+        }
+        guard let raw = config.values["isolate"] else { return false }
+        guard let value = parseBoolean(raw) else {
+            throw ConfigError(path: config.path ?? "config", line: config.lines["isolate"], reason: "isolate = \(raw): \(booleanHint)")
+        }
+        return value
     }
 
     /// `ca-bundle =` in the config stands for `CMK_CA_BUNDLE` (which beats it), for in-process
@@ -56,27 +95,34 @@ package struct Session: Sendable {
             !path.isEmpty
         else { return }
         if let problem = HTTPClient.caBundleProblem(path) {
-            throw ConfigError(path: config.path ?? "config", line: nil, reason: "ca-bundle = \(path): \(problem)")
+            throw ConfigError(path: config.path ?? "config", line: config.lines["ca-bundle"], reason: "ca-bundle = \(path): \(problem)")
         }
         environment[HTTPClient.caBundleVariable] = path
         setenv(HTTPClient.caBundleVariable, path, 1)
     }
 
+    /// Where providers were looked for, in order (for `cmk providers`).
+    package var searchPath = PluginSearchPath(directories: [])
+
     /// The provider named on the command line, in `CMK_PROVIDER` or in the config, with where it came from.
-    package func explicitProvider(flag: String?) -> (name: String, source: String)? {
-        if let flag { return (flag, "--provider") }
-        if let value = environment["CMK_PROVIDER"], !value.isEmpty { return (value, "CMK_PROVIDER") }
-        if let value = config.values["provider"], !value.isEmpty, let path = config.path {
-            return (value, "provider in \(path)")
+    ///
+    /// Names are compared without case: `--provider AWS` means `aws`.
+    package func explicitProvider(flag: String?) -> (name: String, source: SelectionSource)? {
+        if let flag { return (flag.lowercased(), SelectionSource(.flag, "--provider")) }
+        if let value = environment["CMK_PROVIDER"], !value.isEmpty {
+            return (value.lowercased(), SelectionSource(.environment, "CMK_PROVIDER"))
+        }
+        if let value = config.values["provider"], !value.isEmpty {
+            return (value.lowercased(), SelectionSource(.config, "provider = \(value) at \(config.location(of: "provider"))"))
         }
         return nil
     }
 
     package enum Selection: Sendable {
         /// A provider was chosen (explicitly, or by detection).
-        case selected(LoadedProvider, source: String, detection: Detection?, report: DetectionReport?)
+        case selected(LoadedProvider, source: SelectionSource, detection: Detection?, report: DetectionReport?)
         /// The chosen name matches no loaded provider.
-        case notInstalled(name: String, source: String)
+        case notInstalled(name: String, source: SelectionSource)
         /// Nothing chosen and nothing detected.
         case undetected(DetectionReport)
     }
@@ -108,7 +154,8 @@ package struct Session: Sendable {
         }
         let report = await PlatformDetector.detect(providers: catalog.providers, snapshot: snapshot(), probe: probe)
         if let chosen = report.chosen, let provider = catalog.provider(named: chosen.provider) {
-            return .selected(provider, source: "detection", detection: chosen.detection, report: report)
+            let detail = "detected: \(chosen.detection?.platform ?? chosen.provider)"
+            return .selected(provider, source: SelectionSource(.detection, detail), detection: chosen.detection, report: report)
         }
         if !optionHints.isEmpty {
             var takers: [LoadedProvider] = []
@@ -120,7 +167,7 @@ package struct Session: Sendable {
                 let hint = optionHints.map { "--\($0)" }.joined(separator: ", ")
                 return .selected(
                     takers[0],
-                    source: "\(hint) (an option only '\(takers[0].name)' takes)",
+                    source: SelectionSource(.option, "\(hint), an option only '\(takers[0].name)' takes"),
                     detection: nil,
                     report: report
                 )
@@ -132,13 +179,15 @@ package struct Session: Sendable {
     package func snapshot() -> PlatformSnapshot { SnapshotCollector.collect(environment: environment) }
 
     /// The options a provider declares (`describe`); a provider that does not answer `describe` has none.
-    package func options(of provider: LoadedProvider) async throws(ProviderCallError) -> [ProviderOption] {
+    package func options(of provider: LoadedProvider, timeout: Duration = .seconds(5)) async throws(ProviderCallError)
+        -> [ProviderOption]
+    {
         do {
             return try await provider.request(
                 .describe,
                 Optional<Empty>.none,
                 as: DescribeReply.self,
-                timeout: .seconds(5)
+                timeout: timeout
             ).options
         } catch  where error.providerError?.code == .unsupported {
             return []
@@ -164,9 +213,43 @@ package struct Session: Sendable {
     }
 }
 
-private func isTrue(_ value: String?) -> Bool {
-    guard let value = value?.lowercased() else { return false }
-    return ["1", "true", "yes", "on"].contains(value)
+/// `1/true/yes/on` or `0/false/no/off`, any case; nil for anything else.
+package func parseBoolean(_ raw: String) -> Bool? {
+    switch raw.trimmingWhitespace().lowercased() {
+    case "1", "true", "yes", "on": true
+    case "0", "false", "no", "off": false
+    default: nil
+    }
+}
+
+private let booleanHint = "must be true or false (also 1/0, yes/no, on/off)"
+
+private func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+}
+
+/// How the provider was chosen: for scripts (`kind`) and for people (`detail`).
+package struct SelectionSource: Sendable, Equatable, Encodable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Encodable {
+        case flag, environment, config, detection, option
+    }
+    package var kind: Kind
+    /// `--provider`, `CMK_PROVIDER`, `provider = azure at /home/a/.config/cmk/config:2`, `detected: …`.
+    package var detail: String
+
+    package init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    package var description: String { detail }
+}
+
+/// A setting in the environment with a value cmk cannot use (exit 64); the message names the variable.
+package struct SettingError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// An empty payload (`{"op": "describe"}`).

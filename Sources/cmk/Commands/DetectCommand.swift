@@ -32,13 +32,61 @@ enum DetectCommand: Command {
           0 a platform was chosen or detected; 3 none; 1 the chosen provider is not installed; 64 usage error.
         """
 
+    /// `cmk detect --output json`: every key always present.
     struct Document: Encodable {
         var provider: String?
-        var source: String?
+        var selection: SelectionSource?
         var platform: String?
         var evidence: [String]
         var candidates: [DetectionCandidate]
         var unserved: [UnservedPlatform]
+
+        private enum Keys: String, CodingKey {
+            case schemaVersion, provider, selection, platform, evidence, candidates, unserved
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(StatusDocument.schemaVersion, forKey: .schemaVersion)
+            try container.encode(provider, forKey: .provider)
+            try container.encode(selection, forKey: .selection)
+            try container.encode(platform, forKey: .platform)
+            try container.encode(evidence, forKey: .evidence)
+            try container.encode(candidates.map(CandidateEntry.init), forKey: .candidates)
+            try container.encode(unserved, forKey: .unserved)
+        }
+    }
+
+    /// A provider's verdict with every key present.
+    struct CandidateEntry: Encodable {
+        var candidate: DetectionCandidate
+        init(_ candidate: DetectionCandidate) { self.candidate = candidate }
+
+        private enum Keys: String, CodingKey { case provider, detection, error }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(candidate.provider, forKey: .provider)
+            try container.encode(candidate.detection.map(DetectionEntry.init), forKey: .detection)
+            try container.encode(candidate.error, forKey: .error)
+        }
+    }
+
+    /// A detection with every key present.
+    struct DetectionEntry: Encodable {
+        var detection: Detection
+        init(_ detection: Detection) { self.detection = detection }
+
+        private enum Keys: String, CodingKey { case strength, platform, evidence, rejected, details }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(detection.strength, forKey: .strength)
+            try container.encode(detection.platform, forKey: .platform)
+            try container.encode(detection.evidence, forKey: .evidence)
+            try container.encode(detection.rejected, forKey: .rejected)
+            try container.encode(detection.details, forKey: .details)
+        }
     }
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
@@ -52,13 +100,11 @@ enum DetectCommand: Command {
         let document: Document
         switch await session.select(flag: arguments.values["provider"], probe: probe, reportAll: true) {
         case .notInstalled(let name, let source):
-            terminal.err("Error: provider '\(name)' (from \(source)) is not installed.")
-            terminal.err(ProviderSelection.installedLine(session))
-            return .failure
+            return try ProviderSelection.notInstalled(name, source: source, session: session, terminal: terminal)
         case .selected(let provider, let source, let detection, let report):
             document = Document(
                 provider: provider.name,
-                source: source,
+                selection: source,
                 platform: detection?.platform,
                 evidence: detection?.evidence ?? [],
                 candidates: report?.candidates ?? [],
@@ -70,16 +116,18 @@ enum DetectCommand: Command {
         if format == .json {
             terminal.out(encodeJSON(document))
         } else {
-            printText(document, terminal: terminal)
+            printText(document, context: context)
         }
         return document.provider == nil ? .incomplete : .ready
     }
 
-    static func printText(_ document: Document, terminal: Terminal) {
+    static func printText(_ document: Document, context: CommandContext) {
+        let terminal = context.terminal
         if let provider = document.provider {
             let platform = document.platform ?? "not detected on this machine"
             terminal.out(terminal.paint("Platform: \(platform)", .bold))
-            terminal.out("Provider: \(provider) (chosen by \(document.source ?? "detection"))")
+            let how = document.selection.map { $0.kind == .detection ? "detected" : "chosen by \($0.detail)" } ?? "detected"
+            terminal.out("Provider: \(provider) (\(how))")
             for line in document.evidence { terminal.out("  evidence: \(line)") }
         } else if let unserved = document.unserved.first {
             terminal.out(
@@ -91,7 +139,7 @@ enum DetectCommand: Command {
             for line in unserved.evidence { terminal.out("  evidence: \(line)") }
         } else {
             terminal.out(terminal.paint("Platform: none detected", .bold))
-            terminal.out("  Choose one with --provider, CMK_PROVIDER or 'provider =' in ~/.config/cmk/config.")
+            terminal.out("  Choose one with --provider, CMK_PROVIDER or 'provider =' in \(context.configPath).")
         }
         terminal.out()
         terminal.out("Considered:")

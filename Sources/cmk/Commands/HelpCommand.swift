@@ -1,22 +1,57 @@
 import CMKHost
 
-/// `cmk help [subcommand]`.
+/// `cmk help [<subcommand> [<subcommand>]]`: the same text as `cmk <subcommand> --help`.
 enum HelpCommand {
+    static let usage = "cmk help [<subcommand> [verify]]"
+
+    static let help = """
+        OVERVIEW: Show help for cmk or one of its subcommands.
+
+        USAGE: \(usage)
+
+        ARGUMENTS:
+          <subcommand>   status, detect, providers, ticket or help; 'providers verify' for the
+                         conformance suite. The same text as 'cmk <subcommand> --help'.
+
+        EXAMPLES:
+          cmk help status
+          cmk help providers verify
+        """
+
     static func run(_ arguments: [String], terminal: Terminal) -> ExitStatus {
-        guard let name = arguments.first else {
-            terminal.out(Help.main)
+        guard let name = arguments.first, name != "-h", name != "--help" else {
+            terminal.out(arguments.isEmpty ? Help.main : help)
+            return .ready
+        }
+        if name == "help" {
+            terminal.out(help)
             return .ready
         }
         guard let command = Commands.named(name) else {
+            let guess = Suggestion.closest(to: name, in: Commands.all.map { $0.name } + ["help"])
             return CMK.usageFailure(
-                UsageError("unknown subcommand '\(name)'"),
-                usage: "cmk help [<subcommand>]",
+                UsageError("unknown subcommand '\(name)'" + (guess.map { " (did you mean '\($0)'?)" } ?? "")),
+                usage: usage,
                 command: "help",
                 terminal: terminal
             )
         }
-        terminal.out(command.help)
+        let rest = Array(arguments.dropFirst())
+        if command.name == ProvidersCommand.name ? rest.count > 1 || (rest.first.map { $0 != "verify" } ?? false) : !rest.isEmpty {
+            return CMK.usageFailure(
+                UsageError("'\(name)' has no subcommand '\(rest.joined(separator: " "))'"),
+                usage: usage,
+                command: "help",
+                terminal: terminal
+            )
+        }
+        terminal.out(text(for: command, positionals: rest))
         return .ready
+    }
+
+    /// A command's help; `providers verify` has its own.
+    static func text(for command: any Command.Type, positionals: [String]) -> String {
+        command.name == ProvidersCommand.name && positionals.first == "verify" ? VerifyCommand.help : command.help
     }
 }
 

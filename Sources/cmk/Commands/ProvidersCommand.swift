@@ -54,6 +54,12 @@ enum ProvidersCommand: Command {
             var code: String
             var reason: String
         }
+        struct Directory: Encodable {
+            var path: String
+            /// Where it came from: `CMK_PLUGIN_PATH`, `plugin-path at …`, or `default`.
+            var origin: String
+        }
+        var searched: [Directory]
         var providers: [Entry]
         var problems: [Problem]
     }
@@ -67,6 +73,9 @@ enum ProvidersCommand: Command {
         let format = try context.outputFormat(arguments, config: session.config)
         let pins = session.config.sections["pins"] ?? [:]
         let document = Document(
+            searched: session.searchPath.directories.map {
+                .init(path: $0.path, origin: $0.explicit ? $0.origin : "default")
+            },
             providers: session.catalog.providers.map { provider in
                 // Only here, not at every start: hashing is for the admin who asks.
                 let digest = (try? SHA256.hexDigest(ofFileAt: provider.path)) ?? "unreadable"
@@ -87,7 +96,10 @@ enum ProvidersCommand: Command {
             terminal.out(encodeJSON(document))
             return .ready
         }
-        if document.providers.isEmpty { terminal.out("No provider is installed.") }
+        terminal.out("Searched, in order:")
+        for directory in document.searched { terminal.out("  \(directory.path) (\(directory.origin))") }
+        terminal.out()
+        if document.providers.isEmpty { terminal.out("No provider is installed in these directories.") }
         for entry in document.providers {
             terminal.out(
                 "\(terminal.paint(entry.name, .bold)) \(entry.version) (ABI \(entry.abi)): \(entry.description)"
@@ -95,6 +107,7 @@ enum ProvidersCommand: Command {
             terminal.out("  path:   \(entry.path)")
             terminal.out("  sha256: \(entry.sha256) (\(entry.trust))")
         }
+        // Stdout lists what loaded; each library that did not, with why, is a warning on stderr.
         for problem in document.problems {
             terminal.err("Warning: skipped \(problem.path): \(problem.reason)")
         }

@@ -35,9 +35,17 @@ enum StatusCommand: Command {
                                  --vault-resource-id <ID>, --credential <kind>.
           -h, --help             Show help information.
 
+        TEXT OUTPUT:
+          One line per check: its state, id and what was found; below it, after an arrow, what to
+          do. A cause that keeps several checks from being determined (no sign-in, an endpoint out
+          of reach) is said once above the checks. Wrapped to COLUMNS (else the terminal's width,
+          else 100); shell commands are never split except with a trailing backslash.
+
         JSON OUTPUT:
-          {"provider", "platform": {"name", "evidence"}, "ready",
-           "checks": [{"id", "state", "summary", "remediation"?, "evidence"?}], "credential"?}
+          {"schemaVersion": 1, "provider", "selection": {"kind", "detail"}, "platform": null or
+           {"name", "evidence"}, "ready", "manualSteps", "credential", "causes": [...],
+           "checks": [{"id", "state", "summary", "remediation", "evidence", "cause"}]}
+          Every key is always present (null or [] when empty); docs/json-output.md has the schema.
 
         \(Help.exitStatus)
 
@@ -51,102 +59,107 @@ enum StatusCommand: Command {
         guard arguments.positionals.isEmpty else {
             throw UsageError("unexpected argument '\(arguments.positionals[0])'")
         }
+        let deadline = try RunDeadline(arguments)
         let session = try await context.startSession(arguments)
         let format = try context.outputFormat(arguments, config: session.config)
-        let deadline = try runDeadline(arguments)
         let selected: SelectedProvider
-        switch try await ProviderSelection.select(arguments, session: session, context: context, format: format) {
+        let selection = try await ProviderSelection.select(
+            arguments,
+            command: Self.self,
+            session: session,
+            context: context,
+            format: format,
+            timeout: deadline.forPhase(max: .seconds(5))
+        )
+        switch selection {
         case .selected(let value): selected = value
         case .exit(let status): return status
         }
-        let request = StatusRequest(
-            platform: selected.detection,
-            options: selected.options,
-            deadlineMilliseconds: deadline
-        )
         let report: StatusReport
         do {
-            report = try await selected.provider.request(
-                .status,
-                request,
-                as: StatusReport.self,
-                timeout: .milliseconds(deadline + 2000)
-            )
-        } catch  where error.providerError?.code == .usage {
-            context.terminal.err("Error: \(error.providerError!.message)")
+            report = try await requestStatus(selected, deadline: deadline, context: context)
+        } catch where error.providerError?.code == .usage {
+            context.terminal.err("Error: \(selected.usageMessage(error.providerError!.message))")
             return .usage
+        } catch where error.code == .timedOut || deadline.remaining <= .milliseconds(1) {
+            context.terminal.err(
+                "Error: provider '\(selected.provider.name)' did not report within the run's deadline "
+                    + "(\(deadline.describe)); raise it with --timeout <seconds>"
+            )
+            return .failure
         } catch {
             context.terminal.err("Error: provider '\(selected.provider.name)' failed: \(error.reason)")
             return .failure
         }
-        let platform = StatusDocument.Platform(
-            name: selected.detection?.platform ?? "chosen by \(selected.source), not detected on this machine",
-            evidence: selected.detection?.evidence ?? ["provider chosen by \(selected.source)"]
+        let document = StatusDocument(
+            provider: selected.provider.name,
+            selection: selected.source,
+            platform: selected.detection.map { .init(name: $0.platform ?? selected.provider.name, evidence: $0.evidence) },
+            report: report
         )
-        let document = StatusDocument(provider: selected.provider.name, platform: platform, report: report)
         let exit = ExitStatus.forChecks(report.checks)
         if format == .json {
             context.terminal.out(encodeJSON(document))
         } else {
-            printText(document, source: selected.source, exit: exit, terminal: context.terminal)
+            StatusText(terminal: context.terminal).print(document, exit: exit)
         }
         return exit
     }
 
-    static func runDeadline(_ arguments: Arguments) throws(UsageError) -> Int {
-        guard let raw = arguments.values["timeout"] else { return 30_000 }
-        guard let seconds = Double(raw), seconds > 0, seconds <= 3600 else {
-            throw UsageError("--timeout takes a number of seconds between 0 and 3600, not '\(raw)'")
-        }
-        return Int(seconds * 1000)
-    }
-
-    static func printText(_ document: StatusDocument, source: String, exit: ExitStatus, terminal: Terminal) {
-        terminal.out(terminal.paint("Provider: \(document.provider)", .bold) + " (\(source))")
-        terminal.out("Platform: \(document.platform.name)")
-        for line in document.platform.evidence { terminal.out(terminal.paint("  evidence: \(line)", .dim)) }
-        if let credential = document.credential { terminal.out("Signed in with: \(credential)") }
-        terminal.out()
-        let width = document.checks.map(\.id.count).max() ?? 0
-        // Warnings do not block readiness: they are listed after the steps, so the steps read in order.
-        let warnings = document.checks.filter { $0.state == .warning }
-        for check in document.checks.filter({ $0.state != .warning }) + warnings {
-            let label = stateLabel(check.state)
-            let padded = label.text.padding(16)
-            terminal.out("  \(terminal.paint(padded, label.style)) \(check.id.padding(width))  \(check.summary)")
-            if let remediation = check.remediation {
-                for (index, line) in remediation.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    terminal.out(
-                        "  \(String().padding(16)) \(String().padding(width))  \(index == 0 ? "→ " : "  ")\(line)"
-                    )
-                }
-            }
-        }
-        terminal.out()
-        let verdict: String
-        switch exit {
-        case .ready where !warnings.isEmpty:
-            let count = warnings.count == 1 ? "1 warning" : "\(warnings.count) warnings"
-            verdict = terminal.paint("Ready, with \(count): customer-managed keys are set up (see warnings).", .green)
-        case .ready: verdict = terminal.paint("Ready: customer-managed keys are set up.", .green)
-        case .actionRequired: verdict = terminal.paint("Not ready: action required (see → above).", .yellow)
-        default: verdict = terminal.paint("Incomplete: some checks could not be determined.", .yellow)
-        }
-        terminal.out("\(verdict) (exit \(exit.rawValue))")
-    }
-
-    static func stateLabel(_ state: CheckState) -> (text: String, style: Terminal.Style) {
-        switch state {
-        case .ok: ("ok", .green)
-        case .actionRequired: ("action-required", .red)
-        case .warning: ("warning", .yellow)
-        case .manual: ("manual", .cyan)
-        case .unknown: ("unknown", .yellow)
-        case .notApplicable: ("not-applicable", .dim)
-        }
+    /// The provider's report, asked within what is left of the run's deadline.
+    ///
+    /// The provider is told less than what is left (a quarter, at most 1.5 s, is kept back), so
+    /// that when its slowest call runs out it still has time to answer with what it found; the
+    /// host waits for the reply until the deadline, plus half a second for a reply already on its way.
+    static func requestStatus(_ selected: SelectedProvider, deadline: RunDeadline, context: CommandContext)
+        async throws(ProviderCallError) -> StatusReport
+    {
+        let left = deadline.remaining
+        let reserve = min(.milliseconds(1500), left / 4)
+        let request = StatusRequest(
+            platform: selected.detection,
+            options: selected.options,
+            deadlineMilliseconds: max(1, Int((left - reserve) / .milliseconds(1))),
+            command: context.terminal.command,
+            configPath: context.configPath
+        )
+        return try await selected.provider.request(
+            .status,
+            request,
+            as: StatusReport.self,
+            timeout: left + .milliseconds(500)
+        )
     }
 }
 
-extension String {
-    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+/// The whole run's deadline (`--timeout`, default 30 s), shared by its phases.
+struct RunDeadline {
+    let seconds: Double
+    let end: ContinuousClock.Instant
+
+    init(_ arguments: Arguments) throws(UsageError) {
+        guard let raw = arguments.values["timeout"] else {
+            self.init(seconds: 30)
+            return
+        }
+        guard let seconds = Double(raw), seconds.isFinite, seconds > 0, seconds <= 3600 else {
+            throw UsageError("--timeout must be more than 0 and at most 3600 seconds, not '\(raw)'")
+        }
+        self.init(seconds: seconds)
+    }
+
+    init(seconds: Double) {
+        self.seconds = seconds
+        end = .now + .milliseconds(Int(seconds * 1000))
+    }
+
+    var remaining: Duration { max(.milliseconds(1), end - .now) }
+
+    /// What is left, but at most `max`: a phase that may not take the whole run.
+    func forPhase(max limit: Duration) -> Duration { min(limit, remaining) }
+
+    var describe: String {
+        let text = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+        return "\(text) s"
+    }
 }

@@ -16,6 +16,31 @@ import CMKHost
 enum VerifyCommand {
     static let usage = "cmk providers verify <path> [--output text|json]"
 
+    static let help = """
+        OVERVIEW: Run the conformance suite on one provider library before installing it.
+
+        The library is loaded (with the same trust checks as discovery, except that its directory
+        may be anywhere), then checked row by row: the ABI version and metadata, detection on
+        fixture snapshots, the status reply's shape, error paths, 16 concurrent calls, each reply
+        delivered exactly once, and no crash. Every request it triggers goes to a closed loopback
+        port (CMK_ENDPOINT_OVERRIDE): nothing leaves the machine. docs/plugin-abi.md describes
+        each row.
+
+        USAGE: \(usage)
+
+        ARGUMENTS:
+          <path>              The provider library (libcmk-provider-<name>.so).
+
+        OPTIONS:
+          --output <format>   text (default) or json.
+          -h, --help          Show help information.
+
+        EXIT STATUS:
+          0   every row passed
+          1   at least one row failed, or the library could not be loaded
+          64  usage error (no path, an extra argument, a wrong option)
+        """
+
     struct Document: Encodable {
         var path: String
         var provider: String?
@@ -28,7 +53,7 @@ enum VerifyCommand {
             let problem =
                 arguments.positionals.count < 2
                 ? "missing the provider library's path" : "unexpected argument '\(arguments.positionals[2])'"
-            return CMK.usageFailure(UsageError(problem), usage: usage, command: "providers", terminal: context.terminal)
+            throw UsageError(problem, usage: usage)
         }
         let path = arguments.positionals[1]
         let format = try context.outputFormat(arguments, config: ConfigFile.load(environment: context.environment))

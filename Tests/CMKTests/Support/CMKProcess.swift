@@ -88,10 +88,13 @@ func runCMK(
     environment: [String: String] = [:],
     sysRoot: String? = nil,
     executable: String = TestPaths.cmk,
-    timeout: Duration = .seconds(60)
+    timeout: Duration = .seconds(60),
+    keepNotes: Bool = false
 ) async throws -> CMKResult {
     let home = try TemporaryDirectory("cmk-home")
     defer { home.cleanUp() }
+    // An empty tree: a container, no DMI files. It must exist: cmk refuses a CMK_SYS_ROOT that does not.
+    try FileManager.default.createDirectory(atPath: home.file("empty-root"), withIntermediateDirectories: true)
     var base: [String: String] = [
         "PATH": "/usr/bin:/bin",
         "HOME": home.path,
@@ -99,7 +102,14 @@ func runCMK(
         "CMK_SYS_ROOT": sysRoot ?? home.file("empty-root"),
     ]
     base.merge(environment) { _, given in given }
-    return try await runProcess(executable, arguments, environment: base.filter { !$0.value.isEmpty }, timeout: timeout)
+    var result = try await runProcess(executable, arguments, environment: base.filter { !$0.value.isEmpty }, timeout: timeout)
+    // Every run here goes to a loopback override, so every run says so on stderr; the tests of
+    // that note keep it, the others read stderr without it.
+    if !keepNotes {
+        result.stderr = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("Note: requests go to the loopback endpoint") }.joined(separator: "\n")
+    }
+    return result
 }
 
 /// Runs a program and collects its output without blocking the cooperative pool.
