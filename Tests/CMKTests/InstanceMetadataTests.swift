@@ -75,13 +75,13 @@ struct InstanceMetadataTests {
     func plainGetProves() async throws {
         let imds = try FakeIMDS(mode: .tokenHangs)
         defer { imds.server.stop() }
-        let started = ContinuousClock.now
-        let result = try await runCMK(
+        let (result, seconds) = try await runTimed(
             ["detect", "--probe", "--output", "json"],
             environment: ["CMK_ENDPOINT_OVERRIDE": imds.server.origin]
         )
         // The PUT hangs for 30 s: finishing well before proves cmk's own deadline cut it off.
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // Timed on cmk's own process: the test runner's clock lags when the machine is loaded.
+        #expect(seconds < 15)
         let document = try result.json()
         #expect(document["provider"] as? String == "aws", "\(result.stdout)")
         #expect((document["evidence"] as? [String])?.contains { $0.contains("401") } == true)

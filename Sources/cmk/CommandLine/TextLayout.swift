@@ -91,7 +91,8 @@ enum TextLayout {
             let word = commandWords.first { text[index...].hasPrefix($0) }
             // `az` commands follow "…, or run"; `cmk` and `export` only a colon, as prose names cmk itself.
             let leads = word == "az " ? commandLeads : [": "]
-            let atBoundary = index == text.startIndex || leads.contains { before.hasSuffix($0) }
+            // A space in front lets a lead match at the very start ("then az …" after a command).
+            let atBoundary = index == text.startIndex || leads.contains { (" " + before).hasSuffix($0) }
             if atBoundary, word != nil {
                 let afterWord = text[index...].drop { $0 != " " }.dropFirst()
                 // "az login" yes; "cmk is" in prose would be a false start, so a command word must

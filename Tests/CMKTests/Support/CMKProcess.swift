@@ -89,7 +89,8 @@ func runCMK(
     sysRoot: String? = nil,
     executable: String = TestPaths.cmk,
     timeout: Duration = .seconds(60),
-    keepNotes: Bool = false
+    keepNotes: Bool = false,
+    onPath: Bool = false
 ) async throws -> CMKResult {
     let home = try TemporaryDirectory("cmk-home")
     defer { home.cleanUp() }
@@ -102,7 +103,15 @@ func runCMK(
         "CMK_SYS_ROOT": sysRoot ?? home.file("empty-root"),
     ]
     base.merge(environment) { _, given in given }
-    var result = try await runProcess(executable, arguments, environment: base.filter { !$0.value.isEmpty }, timeout: timeout)
+    var program = executable
+    var words = arguments
+    if onPath {
+        // As an admin with cmk installed runs it: found on PATH, so argv[0] is plain `cmk`.
+        base["PATH"] = "\((executable as NSString).deletingLastPathComponent):\(base["PATH"] ?? "/usr/bin:/bin")"
+        program = "/bin/sh"
+        words = ["-c", "exec cmk \"$@\"", "sh"] + arguments
+    }
+    var result = try await runProcess(program, words, environment: base.filter { !$0.value.isEmpty }, timeout: timeout)
     // Every run here goes to a loopback override, so every run says so on stderr; the tests of
     // that note keep it, the others read stderr without it.
     if !keepNotes {
