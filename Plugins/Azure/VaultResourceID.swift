@@ -21,7 +21,13 @@ struct VaultResourceID: Sendable, Equatable {
             parts[0].lowercased() == "subscriptions", parts[2].lowercased() == "resourcegroups",
             parts[4].lowercased() == "providers", parts[5].lowercased() == "microsoft.keyvault",
             ["vaults", "managedhsms"].contains(parts[6].lowercased()),
-            parts.allSatisfy({ !$0.isEmpty && !$0.contains("?") && !$0.contains(" ") })
+            // Azure's names: letters, digits, '.', '_', '-', '(' and ')'. Nothing that a URL would
+            // read differently ('#', '?', '%2F..') or a terminal would act on (ESC).
+            parts.allSatisfy({ part in
+                !part.isEmpty && part != "." && part != ".."
+                    && part.allSatisfy { $0.isLetter || $0.isNumber || "._-()".contains($0) }
+                    && part.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }
+            })
         else { return nil }
         subscriptionID = parts[1]
         resourceGroup = parts[3]

@@ -71,6 +71,9 @@ final class AzureEmulator: Sendable {
     private func apply(_ fault: Scenario.Fault) async -> ServerResponse? {
         if let delay = fault.delayMs, delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
         if fault.drop == true { return .dropConnection }
+        if let location = fault.location {
+            return Self.error(fault.status ?? 307, "Redirect", "moved", headers: ["Location": location])
+        }
         if let status = fault.status {
             var headers: [String: String] = [:]
             if let seconds = fault.retryAfter { headers["Retry-After"] = String(seconds) }

@@ -155,6 +155,9 @@ struct Scenario: Decodable, Sendable {
         var malformed: Bool?
         var drop: Bool?
         var delayMs: Int?
+        /// Answers with a redirect (`status`, default 307) to this URL: a client must not follow
+        /// it with the request's bearer token.
+        var location: String?
     }
 
     var tenantId: String

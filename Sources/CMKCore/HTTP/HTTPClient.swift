@@ -79,7 +79,11 @@ public struct HTTPClient: Sendable {
     }
 
     /// Sends `request` and waits at most `request.timeout` for the whole response.
+    ///
+    /// Redirects are never followed (by either transport): a 3xx is returned as it is, so that a
+    /// bearer token goes only where the token policy sent it.
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        try Self.checkHeaders(request.headers)
         let original = try URLParts(parsing: request.url)
         let target = endpointOverride?.rewrite(original) ?? original
         let deadline = ContinuousClock.now + request.timeout
@@ -99,6 +103,21 @@ public struct HTTPClient: Sendable {
             )
         }
         return try result.get()
+    }
+}
+
+extension HTTPClient {
+    /// Refuses header names and values that would end the header early or add one: a token with
+    /// a CR or LF (from `az`, a file, a reply) must not inject headers into the request.
+    static func checkHeaders(_ headers: [String: String]) throws(HTTPError) {
+        for (name, value) in headers {
+            let badName = name.isEmpty || name.utf8.contains { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: ":") }
+            let badValue = value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+            if badName || badValue {
+                // The value may be a secret: name the header, never print its value.
+                throw HTTPError(.invalidRequest, "the \(badName ? "name" : "value") of header '\(name.prefix(40))' holds a control character; not sent")
+            }
+        }
     }
 }
 

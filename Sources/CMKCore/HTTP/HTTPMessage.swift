@@ -61,6 +61,8 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let responseTooLarge = Code(name: "response-too-large")
         /// A setting of the client is wrong (CMK_CA_BUNDLE names no readable file).
         public static let invalidSetting = Code(name: "invalid-setting")
+        /// A request cmk refuses to send (a header with a control character).
+        public static let invalidRequest = Code(name: "invalid-request")
     }
 
     public var code: Code
@@ -131,6 +133,20 @@ package struct URLParts: Sendable, Equatable {
             host = authority
         }
         guard !host.isEmpty else { throw HTTPError(.invalidURL, "'\(url)' has no host") }
+        // Only what a host name or an IP literal can hold: anything else would not re-serialise
+        // to the same URL (`https://{::1]:83/x`), or would reach the request line.
+        let bracketed = url[schemeEnd.upperBound...].hasPrefix("[")
+        let hostOK = host.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (bracketed
+                    ? scalar.properties.isASCIIHexDigit || scalar == ":" || scalar == "."
+                    : ((scalar.value >= 0x30 && scalar.value <= 0x39) || (scalar.value | 0x20 >= 0x61 && scalar.value | 0x20 <= 0x7A)
+                        || scalar == "." || scalar == "-" || scalar == "_"))
+        }
+        guard hostOK else { throw HTTPError(.invalidURL, "'\(url)': '\(host)' is not a host name or IP address") }
+        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw HTTPError(.invalidURL, "'\(url)': the path holds a space or a control character")
+        }
         self.init(scheme: scheme, host: host.lowercased(), port: port, target: target)
     }
 

@@ -32,7 +32,7 @@ struct Terminal {
 
     func err(_ line: String) {
         // Unbuffered, straight to the descriptor: warnings appear even if cmk dies next.
-        let bytes = Array((render(line) + "\n").utf8)
+        let bytes = Array((render(Self.truncatingLongLines(line)) + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
@@ -88,6 +88,14 @@ struct Terminal {
             }
         }
         return String(result)
+    }
+
+    /// An error that echoes a 1 MB value prints its start and how much was left out.
+    static func truncatingLongLines(_ text: String, limit: Int = 2000) -> String {
+        guard text.count > limit else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.count <= limit ? String(line) : "\(line.prefix(limit / 2))… (\(line.count - limit / 2) more characters)"
+        }.joined(separator: "\n")
     }
 
     /// Only the marks `paint` adds; for tests and for text that must carry its own escaping.

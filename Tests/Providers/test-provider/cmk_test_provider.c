@@ -65,6 +65,17 @@ static void handle(const char *request, size_t length, void *context, cmk_reply_
         free(copy);
         return;
 #endif
+#ifdef TEST_EXIT
+        exit(0); /* ends the whole process, host included, when loaded in process */
+#endif
+#ifdef TEST_ESCAPES
+        /* A summary that would set the title, clear the screen and fake a verdict if printed raw. */
+        reply_text(context, reply,
+                   "{\"checks\":[{\"id\":\"stub-step\",\"state\":\"ok\",\"summary\":"
+                   "\"\\u001b]0;owned\\u0007\\u001b[2J\\u001b[32mReady: all set\\u001b[0m\\r\"}]}");
+        free(copy);
+        return;
+#endif
         const char *state = getenv("CSTUB_STATE");
         if (state == NULL || (strcmp(state, "action-required") != 0 && strcmp(state, "unknown") != 0 &&
                               strcmp(state, "warning") != 0))
