@@ -30,9 +30,13 @@ package enum PlatformDetector {
     /// Local detection is file reads; a confirming metadata probe has its own short deadline.
     package static let perProviderTimeout: Duration = .seconds(3)
 
-    package static func detect(providers: [LoadedProvider], snapshot: PlatformSnapshot, probe: Bool) async
-        -> DetectionReport
-    {
+    /// - Parameter timeout: how long each provider may take; at most what is left of the run.
+    package static func detect(
+        providers: [LoadedProvider],
+        snapshot: PlatformSnapshot,
+        probe: Bool,
+        timeout: Duration = perProviderTimeout
+    ) async -> DetectionReport {
         // Encoded once for every provider.
         let request = DetectionRequest(snapshot: snapshot, probe: probe).wireBytes()
         let verdicts = await withTaskGroup(of: (Int, DetectionCandidate).self) { group in
@@ -43,7 +47,7 @@ package enum PlatformDetector {
                             encoded: request,
                             op: .detect,
                             as: Detection.self,
-                            timeout: perProviderTimeout
+                            timeout: timeout
                         )
                         return (index, DetectionCandidate(provider: provider.name, detection: detection))
                     } catch {

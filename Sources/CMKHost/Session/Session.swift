@@ -133,16 +133,21 @@ package struct Session: Sendable {
     /// and exactly one provider takes all of them, that provider is the one meant. With an
     /// explicit choice only that provider's detection runs, unless `reportAll` asks for every
     /// provider's verdict (`cmk detect` shows them).
-    package func select(flag: String?, probe: Bool, optionHints: [String] = [], reportAll: Bool = false) async
-        -> Selection
-    {
+    package func select(
+        flag: String?,
+        probe: Bool,
+        optionHints: [String] = [],
+        reportAll: Bool = false,
+        timeout: Duration = PlatformDetector.perProviderTimeout
+    ) async -> Selection {
         if let (name, source) = explicitProvider(flag: flag) {
             guard let provider = catalog.provider(named: name) else { return .notInstalled(name: name, source: source) }
             // An explicit choice still gets the provider's own detection: it carries facts (region, cloud).
             let report = await PlatformDetector.detect(
                 providers: reportAll ? catalog.providers : [provider],
                 snapshot: snapshot(),
-                probe: probe
+                probe: probe,
+                timeout: timeout
             )
             let detection = report.candidates.first { $0.provider == name }?.detection
             return .selected(
@@ -152,7 +157,12 @@ package struct Session: Sendable {
                 report: report
             )
         }
-        let report = await PlatformDetector.detect(providers: catalog.providers, snapshot: snapshot(), probe: probe)
+        let report = await PlatformDetector.detect(
+            providers: catalog.providers,
+            snapshot: snapshot(),
+            probe: probe,
+            timeout: timeout
+        )
         if let chosen = report.chosen, let provider = catalog.provider(named: chosen.provider) {
             let detail = "detected: \(chosen.detection?.platform ?? chosen.provider)"
             return .selected(provider, source: SelectionSource(.detection, detail), detection: chosen.detection, report: report)
@@ -160,7 +170,7 @@ package struct Session: Sendable {
         if !optionHints.isEmpty {
             var takers: [LoadedProvider] = []
             for provider in catalog.providers {
-                let names = Set((try? await options(of: provider))?.map(\.name) ?? [])
+                let names = Set((try? await options(of: provider, timeout: timeout))?.map(\.name) ?? [])
                 if optionHints.allSatisfy(names.contains) { takers.append(provider) }
             }
             if takers.count == 1 {

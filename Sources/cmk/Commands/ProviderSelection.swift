@@ -61,7 +61,8 @@ enum ProviderSelection {
         let selection = await session.select(
             flag: arguments.values["provider"],
             probe: arguments.flags.contains("probe"),
-            optionHints: given
+            optionHints: given,
+            timeout: min(timeout, PlatformDetector.perProviderTimeout)
         )
         switch selection {
         case .notInstalled(let name, let source):
