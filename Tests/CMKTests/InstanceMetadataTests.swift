@@ -160,7 +160,8 @@ struct EndpointOverrideTests {
                 HTTPRequest(url: "https://management.azure.com/subscriptions", timeout: .milliseconds(200))
             )
         }
-        // The server takes 30 s: returning well before proves the client enforced the deadline.
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // The server takes 30 s: returning before proves the client enforced the deadline. This
+        // is the test process's own clock, which lags by many seconds when the machine is loaded.
+        #expect(ContinuousClock.now - started < .seconds(28))
     }
 }

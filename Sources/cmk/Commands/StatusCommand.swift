@@ -108,14 +108,14 @@ enum StatusCommand: Command {
 
     /// The provider's report, asked within what is left of the run's deadline.
     ///
-    /// The provider is told less than what is left (a quarter, at most 1.5 s, is kept back), so
+    /// The provider is told less than what is left (half, at most 1.5 s, is kept back), so
     /// that when its slowest call runs out it still has time to answer with what it found; the
     /// host waits for the reply until the deadline, plus half a second for a reply already on its way.
     static func requestStatus(_ selected: SelectedProvider, deadline: RunDeadline, context: CommandContext)
         async throws(ProviderCallError) -> StatusReport
     {
         let left = deadline.remaining
-        let reserve = min(.milliseconds(1500), left / 4)
+        let reserve = min(.milliseconds(1500), left / 2)
         let request = StatusRequest(
             platform: selected.detection,
             options: selected.options,
