@@ -55,7 +55,7 @@ struct CMK {
         let command: (any Command.Type)?
         switch first {
         case "-h", "--help": terminal.out(Help.main); return .ready
-        case "--version": terminal.out("cmk \(version)"); return .ready
+        case "--version": terminal.out(VersionText.text(version: version)); return .ready
         case "help": return HelpCommand.run(Array(rest), terminal: terminal)
         case IsolatedChannel.workerCommand: return await WorkerCommand.run(Array(rest))
         default: command = Commands.named(first)
