@@ -56,6 +56,7 @@ struct CMK {
         switch first {
         case "-h", "--help": terminal.out(Help.main); return .ready
         case "--version": terminal.out(VersionText.text(version: version)); return .ready
+        case GenerateCommand.name: return await GenerateCommand.run(rest, environment: environment, terminal: terminal)
         case "help": return HelpCommand.run(Array(rest), terminal: terminal)
         case IsolatedChannel.workerCommand: return await WorkerCommand.run(Array(rest))
         default: command = Commands.named(first)
@@ -205,7 +206,7 @@ struct CommandContext {
     }
 }
 
-enum OutputFormat: String {
+enum OutputFormat: String, CaseIterable {
     case text
     case json
 }
