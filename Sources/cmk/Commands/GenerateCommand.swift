@@ -227,7 +227,10 @@ extension CLIDescription.Subcommand {
             usage: usages,
             help: help,
             options: options,
-            takesProviderOptions: command.acceptsProviderOptions,
+            // As its usage and help say it (`[--<provider-option> <value>]`): only `name`, `usage`,
+            // `help`, `flags` and `options` are relied on.
+            takesProviderOptions: command.usage.contains("--<provider-option>")
+                || command.help.contains("  --<option> "),
             actions: actions
         )
     }
