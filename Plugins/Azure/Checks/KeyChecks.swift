@@ -164,7 +164,8 @@ enum KeyChecks {
                 id: id,
                 state: .actionRequired,
                 summary: "The key expired on \(day(expires))",
-                remediation: extend
+                remediation: extend,
+                expires: expires
             )
         }
         let days = (expires - seconds) / 86_400
@@ -173,10 +174,11 @@ enum KeyChecks {
                 id: id,
                 state: .actionRequired,
                 summary: "The key expires on \(day(expires)), in \(days) day\(days == 1 ? "" : "s")",
-                remediation: extend
+                remediation: extend,
+                expires: expires
             )
         }
-        return Check(id: id, state: .ok, summary: "The key expires on \(day(expires))")
+        return Check(id: id, state: .ok, summary: "The key expires on \(day(expires))", expires: expires)
     }
 
     static func day(_ seconds: Int) -> String {

@@ -32,6 +32,10 @@ public struct Check: Codable, Sendable, Equatable {
     /// A cause this check shares with others (no sign-in, an endpoint out of reach): cmk says it
     /// and its fix once, above the checks, and marks each check it affects with its label.
     public var cause: CheckCause?
+    /// When what this check is about stops working, in seconds since 1970 (UTC): a key's expiry
+    /// date (`key-expiry` on Azure). Absent when it never expires or the check does not know.
+    /// Optional on the wire: providers that do not send it, and hosts that do not read it, work as before.
+    public var expires: Int?
 
     public init(
         id: String,
@@ -39,7 +43,8 @@ public struct Check: Codable, Sendable, Equatable {
         summary: String,
         remediation: String? = nil,
         evidence: [String]? = nil,
-        cause: CheckCause? = nil
+        cause: CheckCause? = nil,
+        expires: Int? = nil
     ) {
         self.id = id
         self.state = state
@@ -47,6 +52,7 @@ public struct Check: Codable, Sendable, Equatable {
         self.remediation = remediation
         self.evidence = evidence
         self.cause = cause
+        self.expires = expires
     }
 }
 
@@ -77,10 +83,15 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var checks: [Check]
     /// Which credential the provider used for live checks, if any (never the secret itself).
     public var credential: String?
+    /// The key the report is about, as the provider names it (Azure: the key identifier URI).
+    /// Confirmed manual steps (`cmk confirm`) are tied to it, and the CI formats name it as the
+    /// location. Optional on the wire, like `expires`.
+    public var key: String?
 
-    public init(checks: [Check], credential: String? = nil) {
+    public init(checks: [Check], credential: String? = nil, key: String? = nil) {
         self.checks = checks
         self.credential = credential
+        self.key = key
     }
 }
 
