@@ -17,6 +17,10 @@ struct AzureProvider: CloudKeyProvider {
     /// Time kept back from the host's deadline to encode and return the report.
     static let reserve: Duration = .milliseconds(100)
 
+    /// Sign-ins kept while this provider is loaded: shared by the runs of a `--watch` and the
+    /// targets of a `--targets` run that sign in as the same identity.
+    let signIns = SignInCache()
+
     func detect(_ request: DetectionRequest) async -> Detection {
         // Every variable the client reads (override, CA bundle, proxies), as for status.
         let client = try? HTTPClient()
@@ -37,7 +41,7 @@ struct AzureProvider: CloudKeyProvider {
             cloud: cloud,
             vaultTenant: challenge.map { challenge in { @Sendable in try? await challenge.value.get().tenant } }
         )
-        let tokens = TokenCache(chain: chain, http: http)
+        let tokens = TokenCache(chain: chain, http: http, shared: signIns)
         var findings: LiveStatus.Findings?
         if !chain.candidates.isEmpty {
             findings = await LiveStatus(
@@ -67,7 +71,7 @@ struct AzureProvider: CloudKeyProvider {
             signInFailures: await tokens.failures(),
             now: Date()
         )
-        return StatusReport(checks: checks, credential: await tokens.credentialName())
+        return StatusReport(checks: checks, credential: await tokens.credentialName(), key: options.key?.uri)
     }
 
     func ticket(_ request: StatusRequest) async throws -> String {

@@ -32,6 +32,9 @@ struct TokenClaims: Decodable, Sendable {
     var tid: String?
     /// The signed-in object's id: whose directory roles to read.
     var oid: String?
+    /// When the token expires, in seconds since 1970: how long ``SignInCache`` may keep it.
+    /// A number, as JWT's NumericDate (read as a Double, so that a fraction cannot void the claims).
+    var exp: Double?
 
     var isApplication: Bool { idtyp == "app" || (idtyp == nil && scp == nil) }
 }

@@ -16,6 +16,10 @@ struct AzureCLICredential: TokenCredential {
 
     var name: String { "Azure CLI (az)" }
 
+    /// The account az is signed in to can change between calls (`az login`); its tokens are kept
+    /// per tenant asked for, until they expire, as az's own cache keeps them.
+    func identity() async -> String { "azure-cli|\(executable)|\(await tenant?() ?? "")" }
+
     func token(for resource: String, http: AzureHTTP) async -> Result<AccessToken, CallFailure> {
         let deadline = min(ContinuousClock.now + Self.timeout, http.deadline)
         let arguments = ["account", "get-access-token", "--resource", resource, "--output", "json"]

@@ -25,6 +25,13 @@ struct ClientCredential: TokenCredential {
         }
     }
 
+    func identity() async -> String {
+        switch proof {
+        case .secret: "client-secret|\(cloud.loginHost)|\(tenant)|\(clientID)"
+        case .federatedTokenFile(let path): "workload-identity|\(cloud.loginHost)|\(tenant)|\(clientID)|\(path)"
+        }
+    }
+
     func token(for resource: String, http: AzureHTTP) async -> Result<AccessToken, CallFailure> {
         var fields = [("grant_type", "client_credentials"), ("client_id", clientID), ("scope", defaultScope(resource))]
         switch proof {

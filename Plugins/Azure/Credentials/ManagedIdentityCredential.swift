@@ -27,6 +27,13 @@ struct ManagedIdentityCredential: TokenCredential {
         }
     }
 
+    func identity() async -> String {
+        switch endpoint {
+        case .appService(let url, _): "managed-identity|\(url)|\(clientID ?? "")"
+        case .instanceMetadata: "managed-identity|imds|\(clientID ?? "")"
+        }
+    }
+
     func token(for resource: String, http: AzureHTTP) async -> Result<AccessToken, CallFailure> {
         var query = [("resource", resource)]
         if let clientID { query.append(("client_id", clientID)) }

@@ -2,16 +2,19 @@
 ///
 /// The first caller for a resource starts the sign-in; later callers await the same task. The
 /// chain is walked per audience: an unavailable credential passes to the next, a failing one stops.
+/// Each credential's tokens come from `shared` (kept across runs while valid) when it is given.
 actor TokenCache {
     private let chain: CredentialChain
     private let http: AzureHTTP
+    private let shared: SignInCache?
     private var tasks: [String: Task<Result<AccessToken, CallFailure>, Never>] = [:]
     /// The credentials that produced a token, in the order they did.
     private var used: [String] = []
 
-    init(chain: CredentialChain, http: AzureHTTP) {
+    init(chain: CredentialChain, http: AzureHTTP, shared: SignInCache? = nil) {
         self.chain = chain
         self.http = http
+        self.shared = shared
     }
 
     func token(for resource: String) async -> Result<AccessToken, CallFailure> {
@@ -36,7 +39,16 @@ actor TokenCache {
     private func signIn(_ resource: String) async -> Result<AccessToken, CallFailure> {
         var reasons: [String] = []
         for credential in chain.candidates {
-            switch await credential.token(for: resource, http: http) {
+            let http = http
+            let answer: Result<AccessToken, CallFailure>
+            if let shared {
+                answer = await shared.token(for: "\(await credential.identity())|\(resource)") {
+                    await credential.token(for: resource, http: http)
+                }
+            } else {
+                answer = await credential.token(for: resource, http: http)
+            }
+            switch answer {
             case .success(let token):
                 if !used.contains(credential.name) { used.append(credential.name) }
                 return .success(token)

@@ -5,6 +5,10 @@ protocol TokenCredential: Sendable {
 
     /// A token for `resource`; `.unavailable` lets the chain try the next credential.
     func token(for resource: String, http: AzureHTTP) async -> Result<AccessToken, CallFailure>
+
+    /// Who signs in, in full (never a secret): two credentials with the same identity get the same
+    /// tokens, so ``SignInCache`` shares them.
+    func identity() async -> String
 }
 
 /// `1111…`: enough of an id to recognise it, as the report's credential line shows it.
