@@ -3,20 +3,23 @@ import LoopbackServer
 /// The emulator's request handler: routing, faults, latency, the request log.
 ///
 /// Requests arrive as `/{original host}/{path}` (what `CMK_ENDPOINT_OVERRIDE` makes of them);
-/// `/_emulator/requests` and `/_emulator/token` are the emulator's own, for tests.
+/// `/_emulator/requests`, `/_emulator/token` and `/_emulator/scenario` are the emulator's own, for tests.
 final class AzureEmulator: Sendable {
     static let vendorApplicationID = "251e3919-1940-4296-bb8b-6b9a5e8a4805"
 
-    let scenario: Scenario
+    // ops (issue 11): the scenario may be replaced at run time (ScenarioSwitch), and
+    // --latency-ms overrides the scenario's latencyMs.
+    private let live: ScenarioSwitch
+    private let latencyOverride: Int?
+    var scenario: Scenario { live.scenario }
     let templates: FixtureTemplates
     let tokens = TokenIssuer()
     let log = RequestLog()
-    private let faults: FaultPlan
 
-    init(scenario: Scenario, templates: FixtureTemplates) {
-        self.scenario = scenario
+    init(scenario: Scenario, templates: FixtureTemplates, scenarios: String? = nil, latencyMs: Int? = nil) {
+        live = ScenarioSwitch(scenario, directory: scenarios)
+        latencyOverride = latencyMs
         self.templates = templates
-        faults = FaultPlan(scenario.faults ?? [])
     }
 
     func handle(_ request: ServerRequest) async -> ServerResponse {
@@ -29,9 +32,11 @@ final class AzureEmulator: Sendable {
             host: host.split(separator: ":").first.map(String.init) ?? host,
             path: path
         )
-        if let latency = scenario.latencyMs, latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+        if let latency = latencyOverride ?? scenario.latencyMs, latency > 0 {
+            try? await Task.sleep(for: .milliseconds(latency))
+        }
         let response: ServerResponse
-        if let fault = faults.take(route.id) {
+        if let fault = live.faults.take(route.id) {
             response = await apply(fault) ?? answer(route, host: host, request)
         } else {
             response = answer(route, host: host, request)
@@ -88,12 +93,23 @@ final class AzureEmulator: Sendable {
         return nil
     }
 
-    /// `/_emulator/requests` (the log) and `/_emulator/token?resource=…&kind=user|app` (a token to
-    /// hand to a fake `az`).
+    /// `/_emulator/requests` (the log), `/_emulator/token?resource=…&kind=user|app` (a token to
+    /// hand to a fake `az`) and `POST /_emulator/scenario?name=<name|file.json>` (another scenario
+    /// from now on).
     private func own(_ path: String, _ request: ServerRequest) -> ServerResponse {
         switch path {
         case "/requests":
             return .json(log.json.text)
+        case "/scenario":
+            guard request.method == "POST", let name = request.query["name"], !name.isEmpty else {
+                return Self.error(400, "BadRequest", "POST /_emulator/scenario?name=<scenario name or file.json>")
+            }
+            do {
+                let scenario = try live.replace(with: name)
+                return .json(JSONValue.object(["tenantId": .string(scenario.tenantId)]).text)
+            } catch {
+                return Self.error(400, "BadRequest", "\(error)")
+            }
         case "/token":
             guard let resource = request.query["resource"] else {
                 return Self.error(400, "BadRequest", "resource is required")

@@ -8,13 +8,14 @@ import LoopbackServer
     #error("cmk-azure-emulator needs Glibc or Musl")
 #endif
 
-// cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]]
+// cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]] [--latency-ms N]
 //
 // A loopback Azure for `cmk status` without an account: prints its origin on the first line,
 // then how to point cmk at it, and serves until killed. With --tls it serves https through a
 // TLS front with a test CA of its own, so that cmk's production transport is what runs.
 
-let usage = "usage: cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]]"
+let usage =
+    "usage: cmk-azure-emulator --scenario <file.json|name> [--port N] [--tls [--tls-dir DIR]] [--latency-ms N]"
 
 // A parent may start us with signals blocked (test runners' worker threads block them, and
 // posix_spawn passes the mask on): unblock them, or SIGTERM would never stop the emulator.
@@ -32,6 +33,7 @@ var scenarioArgument: String?
 var port = 0
 var tls = false
 var tlsDirectory: String?
+var latencyMs: Int?  // ops (issue 11): --latency-ms, beats the scenario's latencyMs
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -42,6 +44,11 @@ while let argument = arguments.next() {
         }
         port = value
     case "--tls": tls = true
+    case "--latency-ms":
+        guard let text = arguments.next(), let value = Int(text), (0...600_000).contains(value) else {
+            fail("--latency-ms needs a number of milliseconds")
+        }
+        latencyMs = value
     case "--tls-dir":
         guard let directory = arguments.next(), !directory.isEmpty else { fail("--tls-dir needs a directory") }
         tls = true
@@ -51,6 +58,8 @@ while let argument = arguments.next() {
         print("Scenarios by name are read from Tests/Fixtures/azure/scenarios/<name>.json (see docs/azure.md).")
         print("--tls: serve https on --port through a TLS front, with a test CA made by the openssl command")
         print("       in a new temporary directory (or --tls-dir DIR); prints the CMK_CA_BUNDLE to export.")
+        print("--latency-ms N: add N ms to every response (instead of the scenario's latencyMs).")
+        print("POST /_emulator/scenario?name=<name|file.json> puts another scenario in force while it runs.")
         exit(0)
     default: fail("unknown argument '\(argument)'")
     }
@@ -66,7 +75,9 @@ let emulator: AzureEmulator
 do {
     emulator = AzureEmulator(
         scenario: try Scenario.load(scenarioPath),
-        templates: try FixtureTemplates(directory: fixtures)
+        templates: try FixtureTemplates(directory: fixtures),
+        scenarios: "\(fixtures)/scenarios",
+        latencyMs: latencyMs
     )
 } catch {
     fail("\(error)")
