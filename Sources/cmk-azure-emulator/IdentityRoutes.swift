@@ -26,7 +26,8 @@ extension AzureEmulator {
             audience: String(scope.dropLast("/.default".count)),
             tenant: scenario.tenantId,
             objectID: application.objectId,
-            isUser: false
+            isUser: false,
+            lifetime: scenario.tokenLifetime
         )
         return .json(
             JSONValue.object([
@@ -66,7 +67,8 @@ extension AzureEmulator {
             audience: resource,
             tenant: scenario.tenantId,
             objectID: identity.objectId,
-            isUser: false
+            isUser: false,
+            lifetime: scenario.tokenLifetime
         )
         return .json(
             JSONValue.object([

@@ -162,6 +162,8 @@ struct Scenario: Decodable, Sendable {
 
     var tenantId: String
     var latencyMs: Int?
+    /// Seconds from issue to a token's `exp` claim (default: tokens valid until 2100).
+    var tokenLifetime: Int?
     var applications: [Application]?
     var managedIdentity: ManagedIdentity?
     var instance: JSONValue?

@@ -14,12 +14,14 @@ final class TokenIssuer: Sendable {
     private let issued = Mutex<[String: Issued]>([:])
     private let counter = Atomic<Int>(0)
 
-    func issue(audience: String, tenant: String, objectID: String, isUser: Bool) -> String {
+    /// `lifetime`: seconds from now to the `exp` claim (a scenario's `tokenLifetime`); else 2100-01-01.
+    func issue(audience: String, tenant: String, objectID: String, isUser: Bool, lifetime: Int? = nil) -> String {
         let audience = Self.normalised(audience)
         let serial = counter.add(1, ordering: .relaxed).newValue
+        let expires = lifetime.map { Double(Int(Date().timeIntervalSince1970) + $0) } ?? 4_102_444_800
         var claims: [String: JSONValue] = [
             "aud": .string(audience), "tid": .string(tenant), "oid": .string(objectID),
-            "idtyp": .string(isUser ? "user" : "app"), "iat": .number(1_700_000_000), "exp": .number(4_102_444_800),
+            "idtyp": .string(isUser ? "user" : "app"), "iat": .number(1_700_000_000), "exp": .number(expires),
             "jti": .string("emulator-\(serial)-\(UInt64.random(in: 0...UInt64.max))"),
         ]
         if isUser { claims["scp"] = .string("user_impersonation") }
