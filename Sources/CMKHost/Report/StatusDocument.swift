@@ -30,6 +30,8 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
     /// Causes shared by several checks, each said once (checks name theirs by `cause`).
     package var causes: [CheckCause]
     package var checks: [Check]
+    /// The key the report is about (``StatusReport/key``), when the provider names one (issue 11).
+    package var key: String?
 
     package init(provider: String, selection: SelectionSource, platform: Platform?, report: StatusReport) {
         self.provider = provider
@@ -37,6 +39,7 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
         self.platform = platform
         self.checks = report.checks
         self.credential = report.credential
+        self.key = report.key
         self.ready = ExitStatus.forChecks(report.checks) == .ready
         self.manualSteps = report.checks.filter { $0.state == .manual }.map(\.id)
         var seen = Set<String>()
@@ -44,7 +47,7 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
     }
 
     private enum Keys: String, CodingKey {
-        case schemaVersion, provider, selection, platform, ready, manualSteps, credential, causes, checks
+        case schemaVersion, provider, selection, platform, ready, manualSteps, credential, key, causes, checks
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -56,6 +59,7 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
         try container.encode(ready, forKey: .ready)
         try container.encode(manualSteps, forKey: .manualSteps)
         try container.encode(credential, forKey: .credential)
+        try container.encode(key, forKey: .key)
         try container.encode(causes.map(CauseEntry.init), forKey: .causes)
         try container.encode(checks.map(CheckEntry.init), forKey: .checks)
     }
@@ -65,7 +69,7 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
         var check: Check
         package init(_ check: Check) { self.check = check }
 
-        private enum Keys: String, CodingKey { case id, state, summary, remediation, evidence, cause }
+        private enum Keys: String, CodingKey { case id, state, summary, remediation, evidence, cause, expires }
 
         package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: Keys.self)
@@ -75,6 +79,7 @@ package struct StatusDocument: Encodable, Sendable, Equatable {
             try container.encode(check.remediation, forKey: .remediation)
             try container.encode(check.evidence ?? [], forKey: .evidence)
             try container.encode(check.cause?.id, forKey: .cause)
+            try container.encode(check.expires, forKey: .expires)
         }
     }
 
@@ -105,6 +110,8 @@ package enum ExitStatus: Int32, Sendable {
     case actionRequired = 2
     /// Some check could not be determined, or no platform was detected and none chosen.
     case incomplete = 3
+    /// Ready, with warnings: only with `--fail-on warning` (issue 11).
+    case warning = 4
     /// The command line, an option value or the config file is wrong.
     case usage = 64
 
