@@ -209,6 +209,10 @@ struct CommandContext {
 enum OutputFormat: String, CaseIterable {
     case text
     case json
+    // ops (issue 11): `cmk status` only; renderers in Sources/cmk/Output/.
+    case sarif
+    case junit
+    case openmetrics
 }
 
 /// A subcommand: one per file under Commands/.
@@ -228,7 +232,10 @@ extension Command {
 
 enum Commands {
     /// Every subcommand, in the order help lists them.
-    static var all: [any Command.Type] { [StatusCommand.self, DetectCommand.self, ProvidersCommand.self, TicketCommand.self] }
+    static var all: [any Command.Type] {
+        // ops (issue 11): ConfirmCommand.
+        [StatusCommand.self, DetectCommand.self, ProvidersCommand.self, TicketCommand.self, ConfirmCommand.self]
+    }
 
     static func named(_ name: String) -> (any Command.Type)? { all.first { $0.name == name } }
 }

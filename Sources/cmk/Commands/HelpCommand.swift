@@ -10,7 +10,7 @@ enum HelpCommand {
         USAGE: \(usage)
 
         ARGUMENTS:
-          <subcommand>   status, detect, providers, ticket or help; 'providers verify' for the
+          <subcommand>   status, detect, providers, ticket, confirm or help; 'providers verify' for the
                          conformance suite. The same text as 'cmk <subcommand> --help'.
 
         EXAMPLES:
@@ -90,6 +90,7 @@ enum Help {
           detect      Show the platform this machine runs on, the evidence, and what was ruled out
           providers   List the installed providers and any library that could not be loaded
           ticket      Print the text for the vendor's CMK support ticket
+          confirm     Record that a manual step was done, so that status shows it as ok
           help        Show help for a subcommand
 
         OPTIONS:

@@ -4,11 +4,15 @@ import CMKHost
 /// `cmk status`: every step of the CMK procedure for the selected platform, and what to do next.
 enum StatusCommand: Command {
     static let name = "status"
+    // ops (issue 11): the CI and metrics formats, --fail-on, --watch, --targets.
     static let usage =
-        "cmk status [--provider <name>] [--output text|json] [--timeout <seconds>] [--probe] [--isolate]"
+        "cmk status [--provider <name>] [--output text|json|sarif|junit|openmetrics] [--fail-on <level>]"
+        + " [--timeout <seconds>] [--watch [--interval <s>]] [--targets <file> [--jobs <n>]] [--probe] [--isolate]"
         + " [--<provider-option> <value>]"
-    static let flags: Set<String> = ["probe", "isolate"]
-    static let options: Set<String> = ["provider", "output", "timeout"]
+    static let flags: Set<String> = ["probe", "isolate", "watch"]
+    static let options: Set<String> = [
+        "provider", "output", "timeout", FailOn.option, "interval", "failing-interval", "targets", "jobs",
+    ]
     static let acceptsProviderOptions = true
 
     static let help = """
@@ -24,8 +28,20 @@ enum StatusCommand: Command {
 
         OPTIONS:
           --provider <name>      Provider to use (see 'cmk providers') instead of the detected one.
-          --output <format>      text (default) or json.
-          --timeout <seconds>    Deadline for the whole run (default 30).
+          --output <format>      text (default), json, sarif (SARIF 2.1.0), junit (JUnit XML) or
+                                 openmetrics (OpenMetrics text: cmk_ready, cmk_check_state, …).
+          --fail-on <level>      action-required, unknown (default), warning or never: which
+                                 findings make the exit status non-zero (FAIL ON, below).
+          --timeout <seconds>    Deadline for the whole run (default 30); with --watch, of each
+                                 round; with --targets, of each target.
+          --watch                Check again and again; print a line when a check changes state
+                                 (time, check, state, summary); stop on Ctrl-C or SIGTERM with the
+                                 last state's exit status. Sign-ins are reused until they expire.
+          --interval <seconds>   Time between the starts of two checks with --watch (default 60);
+          --failing-interval <s> while something needs action or is unknown (default 10).
+          --targets <file>       Check every target of an INI file ([target NAME] sections with
+                                 provider = and the provider's options); one summary, exit the worst.
+          --jobs <n>             With --targets, how many targets run at once (default 8).
           --probe                Let detection ask instance metadata even without a local signal.
           --isolate              Run providers in worker processes: a provider that crashes or
                                  hangs becomes an error (exit 1), not a dead or stuck cmk. Also
@@ -44,15 +60,22 @@ enum StatusCommand: Command {
         JSON OUTPUT:
           {"schemaVersion": 1, "provider", "selection": {"kind", "detail"}, "platform": null or
            {"name", "evidence"}, "ready", "manualSteps", "credential", "causes": [...],
-           "checks": [{"id", "state", "summary", "remediation", "evidence", "cause"}]}
+           "key", "checks": [{"id", "state", "summary", "remediation", "evidence", "cause", "expires"}]}
           Every key is always present (null or [] when empty); docs/json-output.md has the schema.
+          With --targets: {"ready", "targets": [{"target", "provider", "ready", "error", "report"}]}.
 
         \(Help.exitStatus)
+          4   warnings, only with --fail-on warning
+
+        \(Help.failOn)
 
         EXAMPLES:
           cmk status
           cmk status --provider azure --key-uri https://contoso-cmk.vault.azure.net/keys/cmk-key
           cmk status --output json | jq '.checks[] | select(.state != "ok")'
+          cmk status --output sarif --fail-on action-required > cmk.sarif
+          cmk status --targets targets.ini --jobs 16
+          cmk status --watch --interval 300
         """
 
     static func run(_ arguments: Arguments, context: CommandContext) async throws -> ExitStatus {
@@ -60,8 +83,17 @@ enum StatusCommand: Command {
             throw UsageError("unexpected argument '\(arguments.positionals[0])'")
         }
         let deadline = try RunDeadline(arguments)
+        // ops (issue 11): --fail-on, --targets and --watch; one run of one target is StatusRun.once.
+        let failOn = try FailOn.parse(arguments)
+        try StatusWatch.checkArguments(arguments)
+        if arguments.values["targets"] != nil {
+            return try await StatusTargets.run(arguments, context: context, failOn: failOn, timeout: deadline.seconds)
+        }
+        guard arguments.values["jobs"] == nil else { throw UsageError("--jobs goes with --targets <file>") }
         let session = try await context.startSession(arguments)
-        let format = try context.outputFormat(arguments, config: session.config)
+        let format = try context.outputFormat(arguments, config: session.config, allowed: OutputFormat.allCases)
+        let watch = arguments.flags.contains("watch")
+        if watch { try StatusWatch.checkFormat(format) }
         let selected: SelectedProvider
         let selection = try await ProviderSelection.select(
             arguments,
@@ -73,35 +105,39 @@ enum StatusCommand: Command {
         )
         switch selection {
         case .selected(let value): selected = value
-        case .exit(let status): return status
+        case .exit(let status): return failOn == .never && status == .incomplete ? .ready : status
         }
-        let report: StatusReport
-        do {
-            report = try await requestStatus(selected, deadline: deadline, context: context)
-        } catch where error.providerError?.code == .usage {
-            context.terminal.err("Error: \(selected.usageMessage(error.providerError!.message))")
-            return .usage
-        } catch where error.code == .timedOut || deadline.remaining <= .milliseconds(1) {
-            context.terminal.err(
-                "Error: provider '\(selected.provider.name)' did not report within the run's deadline "
-                    + "(\(deadline.describe)); raise it with --timeout <seconds>"
-            )
-            return .failure
-        } catch {
-            context.terminal.err("Error: provider '\(selected.provider.name)' failed: \(error.reason)")
-            return .failure
+        let round = { @Sendable (deadline: RunDeadline) async -> [TargetOutcome] in
+            [
+                await StatusRun.once(
+                    selected,
+                    target: nil,
+                    deadline: deadline,
+                    context: context,
+                    confirmations: StatusRun.confirmations(session.environment, terminal: context.terminal)
+                )
+            ]
         }
-        let document = StatusDocument(
-            provider: selected.provider.name,
-            selection: selected.source,
-            platform: selected.detection.map { .init(name: $0.platform ?? selected.provider.name, evidence: $0.evidence) },
-            report: report
-        )
-        let exit = ExitStatus.forChecks(report.checks)
-        if format == .json {
-            context.terminal.out(encodeJSON(document))
-        } else {
-            StatusText(terminal: context.terminal).print(document, exit: exit)
+        if watch {
+            // Each round gets the whole --timeout.
+            return await StatusWatch.run(arguments, format: format, failOn: failOn, terminal: context.terminal) {
+                await round(RunDeadline(seconds: deadline.seconds))
+            }
+        }
+        let outcome = await round(deadline)[0]
+        guard let document = outcome.document else {
+            context.terminal.err("Error: \(outcome.failure ?? "no report")")
+            return outcome.failureExit
+        }
+        let readiness = ExitStatus.forChecks(document.checks)
+        let exit = outcome.exit(failOn)
+        switch format {
+        case .json: context.terminal.out(encodeJSON(document))
+        case .text:
+            StatusText(terminal: context.terminal).print(document, exit: readiness)
+            if let note = StatusRun.failOnNote(failOn, readiness: readiness, exit: exit) { context.terminal.out(note) }
+        case .sarif, .junit, .openmetrics:
+            StatusRun.printMachineFormat([outcome], format: format, exit: exit, terminal: context.terminal)
         }
         return exit
     }
