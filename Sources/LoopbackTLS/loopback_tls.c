@@ -85,7 +85,7 @@ static int listen_loopback(int port, char *error, size_t size, int *bound_port) 
     setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 128) != 0) {
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 4096) != 0) { /* ops (issue 11): as LoopbackServer */
         snprintf(error, size, "cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
         close(listener);
         return -1;
