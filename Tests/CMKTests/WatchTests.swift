@@ -131,6 +131,18 @@ struct WatchTests {
         #expect(try await watch.wait() == 0)
     }
 
+    @Test("a reader that goes away ends the watch, even when nothing changes (cmk status --watch | head -1)")
+    func readerGone() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let result = try await runCMK(
+            ["-c", "\"$0\" status --provider azure --key-uri \(Self.key) --watch --interval 0.2 | head -1", TestPaths.cmk],
+            environment: emulator.signedIn,
+            executable: "/bin/bash",
+            timeout: .seconds(30)
+        )
+        #expect(result.stdout.split(separator: "\n").count == 1)
+    }
+
     @Test("--output json prints one object per change; the formats that are documents are refused")
     func jsonLinesAndUsage() async throws {
         let emulator = try await AzureEmulatorProcess("ready")

@@ -108,10 +108,12 @@ enum StatusWatch {
                     }
                 }
             }
-            fflush(nil)  // every output stream: a line is seen when it happens, even through a pipe
             seen = current
             last = FailOn.worst(outcomes.map { $0.exit(failOn) })
             lastTime = time
+            // Every output stream, so that a line is seen when it happens, even through a pipe; a
+            // reader that went away (`| head`) ends the watch (SIGPIPE is ignored: the write fails).
+            guard fflush(nil) == 0, !readerGone() else { return last ?? .incomplete }
             let wait = outcomes.contains { $0.isFailing } ? failing : interval
             let next = started + .milliseconds(Int64(wait * 1000))
             guard await stop.race(Task { try? await Task.sleep(until: next, clock: .continuous) }) != nil else {
@@ -142,6 +144,13 @@ enum StatusWatch {
         let painted = terminal.paint(change.state.padding(15), change.state == "error" ? .red : label.style)
         let target = change.target.map { "\($0.padding(targetWidth))  " } ?? ""
         terminal.out("\(change.time)  \(target)\(change.check.padding(width))  \(painted)  \(change.summary)")
+    }
+
+    /// Whether stdout is a pipe whose reader went away (poll reports POLLERR on its write end),
+    /// even when this round had nothing to print.
+    private static func readerGone() -> Bool {
+        var entry = pollfd(fd: STDOUT_FILENO, events: 0, revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLERR) != 0
     }
 
     private struct Change: Encodable {
