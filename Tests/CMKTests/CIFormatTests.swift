@@ -85,10 +85,14 @@ struct CIFormatTests {
         let results = run["results"]?.array ?? []
         let notOK = json.checks.filter { $0["state"] as? String != "ok" }
         #expect(results.count == notOK.count)
-        let levels = ["action-required": "error", "warning": "warning", "unknown": "none", "manual": "none",
-            "not-applicable": "none"]
-        let kinds = ["action-required": "fail", "warning": "fail", "unknown": "open", "manual": "review",
-            "not-applicable": "notApplicable"]
+        let levels = [
+            "action-required": "error", "warning": "warning", "unknown": "none", "manual": "none",
+            "not-applicable": "none",
+        ]
+        let kinds = [
+            "action-required": "fail", "warning": "fail", "unknown": "open", "manual": "review",
+            "not-applicable": "notApplicable",
+        ]
         for (result, check) in zip(results, notOK) {
             let state = check["state"] as! String
             #expect(result["ruleId"]?.string == check["id"] as? String)
@@ -113,7 +117,9 @@ struct CIFormatTests {
 
     // MARK: JUnit
 
-    @Test("JUnit: a test case per check; action-required fails, unknown errs, manual and n/a skip, warning passes with a note")
+    @Test(
+        "JUnit: a test case per check; action-required fails, unknown errs, manual and n/a skip, warning passes with a note"
+    )
     func junit() async throws {
         for scenario in ["mixed", "ready"] {
             let named = OpsScenarios.named(scenario)
@@ -216,12 +222,16 @@ struct CIFormatTests {
         let emulator = try await AzureEmulatorProcess("needs-setup")
         for (failOn, expected) in [("action-required", Int32(2)), ("never", 0)] {
             let result = try await runCMK(
-                ["status", "--provider", "azure", "--key-uri", AzureEmulatorProcess.keyURI, "--output", "sarif",
-                    "--fail-on", failOn],
+                [
+                    "status", "--provider", "azure", "--key-uri", AzureEmulatorProcess.keyURI, "--output", "sarif",
+                    "--fail-on", failOn,
+                ],
                 environment: emulator.signedIn
             )
             #expect(result.status == expected)
-            #expect(try JSON.parse(result.stdout)["runs"]?[0]?["invocations"]?[0]?["exitCode"]?.number == Double(expected))
+            #expect(
+                try JSON.parse(result.stdout)["runs"]?[0]?["invocations"]?[0]?["exitCode"]?.number == Double(expected)
+            )
         }
     }
 
@@ -401,8 +411,12 @@ final class XMLTree {
             stack.append(element)
         }
 
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?)
-        {
+        func parser(
+            _ parser: XMLParser,
+            didEndElement elementName: String,
+            namespaceURI: String?,
+            qualifiedName: String?
+        ) {
             stack.removeLast()
         }
 

@@ -20,11 +20,17 @@ struct ConfirmTests {
     static func setup(_ scenario: String = "ready", patch: @escaping (inout [String: Any]) -> Void = { _ in })
         async throws -> Setup
     {
-        Setup(emulator: try await AzureEmulatorProcess(scenario, patch: patch), state: try TemporaryDirectory("cmk-state"))
+        Setup(
+            emulator: try await AzureEmulatorProcess(scenario, patch: patch),
+            state: try TemporaryDirectory("cmk-state")
+        )
     }
 
     static func confirm(_ arguments: [String], _ setup: Setup, key: String = key) async throws -> CMKResult {
-        try await runCMK(["confirm"] + arguments + ["--provider", "azure", "--key-uri", key], environment: setup.environment)
+        try await runCMK(
+            ["confirm"] + arguments + ["--provider", "azure", "--key-uri", key],
+            environment: setup.environment
+        )
     }
 
     @Test("a confirmed manual step shows as ok, by whom, when and the note, with the confirmation in the evidence")
@@ -43,7 +49,11 @@ struct ConfirmTests {
         #expect(after.state("vendor-confirmation") == "ok")
         #expect(after.summary("vendor-confirmation") == "confirmed by alice on \(day): ticket 12345")
         let evidence = after.check("vendor-confirmation")["evidence"] as? [String] ?? []
-        #expect(evidence.contains { $0.hasPrefix("confirmed by alice at \(day)T") && $0.hasSuffix("for key \(Self.key): ticket 12345") })
+        #expect(
+            evidence.contains {
+                $0.hasPrefix("confirmed by alice at \(day)T") && $0.hasSuffix("for key \(Self.key): ticket 12345")
+            }
+        )
         #expect(evidence.contains("the manual step: The vendor's support confirms when CMK is applied to your data"))
         #expect(after.remediation("vendor-confirmation").isEmpty)
         #expect(after.state("support-ticket") == "manual", "only the confirmed step changes")
@@ -52,7 +62,10 @@ struct ConfirmTests {
             ["status", "--provider", "azure", "--key-uri", Self.key],
             environment: setup.environment
         )
-        #expect(text.stdout.contains("vendor-confirmation     confirmed by alice on \(day): ticket 12345"), "\(text.stdout)")
+        #expect(
+            text.stdout.contains("vendor-confirmation     confirmed by alice on \(day): ticket 12345"),
+            "\(text.stdout)"
+        )
     }
 
     @Test("the state file: under XDG_STATE_HOME/cmk, mode 0600 in a 0700 directory, no temporary file left")
@@ -136,11 +149,22 @@ struct ConfirmTests {
         let other = try await AzureStatus.run(environment: setup.environment, keyURI: newKey)
         #expect(other.state("vendor-confirmation") == "manual")
         let evidence = other.check("vendor-confirmation")["evidence"] as? [String] ?? []
-        #expect(evidence.contains { $0.contains("for key \(Self.key), not for this key (\(newKey)): do the step for this key and confirm again") })
+        #expect(
+            evidence.contains {
+                $0.contains(
+                    "for key \(Self.key), not for this key (\(newKey)): do the step for this key and confirm again"
+                )
+            }
+        )
 
         // Confirmed again for the new key: that one is ok, and the old key's confirmation is replaced.
-        #expect(try await Self.confirm(["vendor-confirmation", "--note", "ticket 67890"], setup, key: newKey).status == 0)
-        #expect(try await AzureStatus.run(environment: setup.environment, keyURI: newKey).state("vendor-confirmation") == "ok")
+        #expect(
+            try await Self.confirm(["vendor-confirmation", "--note", "ticket 67890"], setup, key: newKey).status == 0
+        )
+        #expect(
+            try await AzureStatus.run(environment: setup.environment, keyURI: newKey).state("vendor-confirmation")
+                == "ok"
+        )
         #expect(try await AzureStatus.run(environment: setup.environment).state("vendor-confirmation") == "manual")
     }
 
@@ -168,7 +192,9 @@ struct ConfirmTests {
         let results = try await [first, second, third]
         #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
         let status = try await AzureStatus.run(environment: setup.environment)
-        for id in ["entitlement", "support-ticket", "vendor-confirmation"] { #expect(status.state(id) == "ok", "\(id)") }
+        for id in ["entitlement", "support-ticket", "vendor-confirmation"] {
+            #expect(status.state(id) == "ok", "\(id)")
+        }
         #expect(status.result.status == 0)
     }
 
@@ -205,8 +231,11 @@ struct ConfirmTests {
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("--target needs the targets file"))
         #expect(
-            try await runCMK(["confirm", "--undo", "vendor-confirmation", "--target", "prod-eu"], environment: setup.environment)
-                .status == 0
+            try await runCMK(
+                ["confirm", "--undo", "vendor-confirmation", "--target", "prod-eu"],
+                environment: setup.environment
+            )
+            .status == 0
         )
     }
 
@@ -217,7 +246,11 @@ struct ConfirmTests {
         try setup.state.write("cmk/confirmations.json", "not json")
         let status = try await AzureStatus.run(environment: setup.environment)
         #expect(status.result.status == 0)
-        #expect(status.result.stderr.contains("Warning: confirmations not applied: state file \(setup.file) is not a cmk state file"))
+        #expect(
+            status.result.stderr.contains(
+                "Warning: confirmations not applied: state file \(setup.file) is not a cmk state file"
+            )
+        )
         let confirm = try await Self.confirm(["entitlement", "--note", "x"], setup)
         #expect(confirm.status == 1)
         #expect(try String(contentsOfFile: setup.file, encoding: .utf8) == "not json")
@@ -227,7 +260,10 @@ struct ConfirmTests {
 extension ConfirmTests {
     @Test("cmk confirm --help matches the stored text (Tests/Fixtures/help/confirm.txt)")
     func help() async throws {
-        let stored = try String(contentsOfFile: "\(TestPaths.repository)/Tests/Fixtures/help/confirm.txt", encoding: .utf8)
+        let stored = try String(
+            contentsOfFile: "\(TestPaths.repository)/Tests/Fixtures/help/confirm.txt",
+            encoding: .utf8
+        )
         let result = try await runCMK(["confirm", "--help"])
         #expect(result.status == 0)
         #expect(result.stdout == stored)

@@ -5,9 +5,12 @@ import Testing
 /// format written here (https://github.com/prometheus/OpenMetrics/blob/main/specification/OpenMetrics.md).
 @Suite("OpenMetrics output")
 struct MetricsTests {
-    static func metrics(_ emulator: AzureEmulatorProcess, _ extra: [String] = []) async throws -> (CMKResult, [OpenMetrics.Family]) {
+    static func metrics(_ emulator: AzureEmulatorProcess, _ extra: [String] = []) async throws -> (
+        CMKResult, [OpenMetrics.Family]
+    ) {
         let result = try await runCMK(
-            ["status", "--provider", "azure", "--key-uri", AzureEmulatorProcess.keyURI, "--output", "openmetrics"] + extra,
+            ["status", "--provider", "azure", "--key-uri", AzureEmulatorProcess.keyURI, "--output", "openmetrics"]
+                + extra,
             environment: emulator.signedIn
         )
         return (result, try OpenMetrics.parse(result.stdout))
@@ -121,11 +124,15 @@ enum OpenMetrics {
         var samples: [Sample] = []
     }
 
-    static let types: Set<String> = ["counter", "gauge", "stateset", "info", "histogram", "gaugehistogram", "summary",
-        "unknown"]
+    static let types: Set<String> = [
+        "counter", "gauge", "stateset", "info", "histogram", "gaugehistogram", "summary",
+        "unknown",
+    ]
 
     static func isMetricName(_ name: Substring) -> Bool {
-        guard let first = name.first, first.isASCII, first.isLetter || first == "_" || first == ":" else { return false }
+        guard let first = name.first, first.isASCII, first.isLetter || first == "_" || first == ":" else {
+            return false
+        }
         return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }
     }
 
@@ -165,7 +172,9 @@ enum OpenMetrics {
                     guard types.contains(value) else { throw TestFailure("type \(value)") }
                     families[index].type = value
                 case "UNIT":
-                    guard name.hasSuffix("_\(value)") else { throw TestFailure("unit \(value) is not \(name)'s suffix") }
+                    guard name.hasSuffix("_\(value)") else {
+                        throw TestFailure("unit \(value) is not \(name)'s suffix")
+                    }
                     families[index].unit = value
                 default:
                     families[index].help = try unescape(value, quote: true)
@@ -173,8 +182,9 @@ enum OpenMetrics {
                 continue
             }
             let sample = try parseSample(line)
-            guard let index = families.indices.last, families[index].name == sample.name
-                || (families[index].type != "gauge" && sample.name.hasPrefix(families[index].name))
+            guard let index = families.indices.last,
+                families[index].name == sample.name
+                    || (families[index].type != "gauge" && sample.name.hasPrefix(families[index].name))
             else { throw TestFailure("sample \(sample.name) outside its family") }
             guard !families[index].samples.contains(where: { $0.name == sample.name && $0.labels == sample.labels })
             else { throw TestFailure("duplicate series: \(line)") }
@@ -215,7 +225,9 @@ enum OpenMetrics {
                 }
                 guard labels[String(labelName)] == nil else { throw TestFailure("duplicate label in \(line)") }
                 labels[String(labelName)] = try unescape(raw, quote: true)
-                if rest.first == "," { rest = rest.dropFirst() } else if rest.first != "}" {
+                if rest.first == "," {
+                    rest = rest.dropFirst()
+                } else if rest.first != "}" {
                     throw TestFailure("labels in \(line)")
                 }
             }

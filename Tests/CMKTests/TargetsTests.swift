@@ -33,7 +33,10 @@ struct TargetsTests {
         let directory = try TemporaryDirectory("cmk-targets")
         defer { directory.cleanUp() }
         try directory.write("targets.ini", text)
-        return try await runCMK(["status", "--targets", directory.file("targets.ini")] + arguments, environment: environment)
+        return try await runCMK(
+            ["status", "--targets", directory.file("targets.ini")] + arguments,
+            environment: environment
+        )
     }
 
     @Test("one summary table: target, ready, worst state, first action; the exit status is the worst target's")
@@ -42,10 +45,18 @@ struct TargetsTests {
         let result = try await Self.run(environment: emulator.signedIn)
         #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["TARGET", "READY", "WORST", "FIRST", "ACTION"])
+        #expect(
+            lines.first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                "TARGET", "READY", "WORST", "FIRST", "ACTION",
+            ]
+        )
         func row(_ name: String) -> [String] {
-            (lines.first { $0.hasPrefix(name + " ") } ?? "").split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-                .map(String.init)
+            (lines.first { $0.hasPrefix(name + " ") } ?? "").split(
+                separator: " ",
+                maxSplits: 3,
+                omittingEmptySubsequences: true
+            )
+            .map(String.init)
         }
         #expect(row("prod-eu").prefix(3) == ["prod-eu", "yes", "manual"], "ready; manual reminders remain")
         #expect(row("prod-us").prefix(3) == ["prod-us", "no", "action-required"])
@@ -123,7 +134,10 @@ struct TargetsTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect((try result.json()["targets"] as? [[String: Any]])?.count == count)
         let requests = try await emulator.requests()
-        #expect(requests.filter { $0.route == "vault.key" && $0.authorization }.count == count, "every target was checked")
+        #expect(
+            requests.filter { $0.route == "vault.key" && $0.authorization }.count == count,
+            "every target was checked"
+        )
         #expect(requests.filter { $0.route == "login.token" }.count == 3, "ARM, Graph and Key Vault, once each")
     }
 
@@ -132,7 +146,10 @@ struct TargetsTests {
         let emulator = try await AzureEmulatorProcess("ready") { $0["latencyMs"] = 150 }
         let directory = try TemporaryDirectory("cmk-targets")
         defer { directory.cleanUp() }
-        try directory.write("targets.ini", "provider = azure\n" + (1...6).map { "[target t\($0)]\nkey-uri = \(Self.key)\n" }.joined())
+        try directory.write(
+            "targets.ini",
+            "provider = azure\n" + (1...6).map { "[target t\($0)]\nkey-uri = \(Self.key)\n" }.joined()
+        )
         func elapsed(_ jobs: Int) async throws -> Double {
             let (result, seconds) = try await runTimed(
                 ["status", "--targets", directory.file("targets.ini"), "--jobs", String(jobs)],
@@ -157,7 +174,10 @@ struct TargetsTests {
     static let badFiles: [BadFile] = [
         BadFile(text: "[target a]\nkey-uri = x\n", message: ":1: target 'a' names no provider"),
         BadFile(text: "[azure]\nprovider = azure\n", message: ":1: a section header looks like [target prod-eu]"),
-        BadFile(text: "[target a]\nprovider = azure\n[target a]\n", message: ":3: target 'a' is already defined on line 1"),
+        BadFile(
+            text: "[target a]\nprovider = azure\n[target a]\n",
+            message: ":3: target 'a' is already defined on line 1"
+        ),
         BadFile(text: "[target a b]\n", message: ":1: a section header looks like [target prod-eu]"),
         BadFile(text: "[target a\"b]\n", message: "a target name is letters, digits"),
         BadFile(text: "provider = azure\n", message: "no target: each target is a [target NAME] section"),
@@ -165,7 +185,8 @@ struct TargetsTests {
         BadFile(text: "[target a]\nprovider = azure\nkey uri\n", message: ":3: expected 'key = value'"),
         BadFile(
             text: "[target a]\nprovider = azure\nregion = eu\n",
-            message: ":3: target 'a': provider 'azure' has no option 'region'; it takes key-uri, credential, vault-resource-id"
+            message:
+                ":3: target 'a': provider 'azure' has no option 'region'; it takes key-uri, credential, vault-resource-id"
         ),
     ]
 
@@ -180,7 +201,8 @@ struct TargetsTests {
     @Test("usage: --provider and --targets, --jobs without --targets, a bad --jobs")
     func usage() async throws {
         for arguments in [
-            ["status", "--targets", "/nonexistent", "--provider", "azure"], ["status", "--provider", "aws", "--jobs", "2"],
+            ["status", "--targets", "/nonexistent", "--provider", "azure"],
+            ["status", "--provider", "aws", "--jobs", "2"],
             ["status", "--targets", "/nonexistent", "--jobs", "0"],
         ] {
             let result = try await runCMK(arguments)

@@ -33,7 +33,9 @@ struct WatchTests {
         #expect(watch.lines.compactMap(Self.change).first { $0.check == "key-enabled" }?.state == "ok")
 
         try await emulator.switchScenario(disabled)
-        try await watch.waitFor("the disabled key") { Self.change($0).map { $0 == ("key-enabled", "action-required") } ?? false }
+        try await watch.waitFor("the disabled key") {
+            Self.change($0).map { $0 == ("key-enabled", "action-required") } ?? false
+        }
         try await emulator.switchScenario("ready")
         try await watch.waitForLines(checks + 2, "the key enabled again")
         // A few more rounds with nothing changing print nothing.
@@ -135,7 +137,10 @@ struct WatchTests {
     func readerGone() async throws {
         let emulator = try await AzureEmulatorProcess("ready")
         let result = try await runCMK(
-            ["-c", "\"$0\" status --provider azure --key-uri \(Self.key) --watch --interval 0.2 | head -1", TestPaths.cmk],
+            [
+                "-c", "\"$0\" status --provider azure --key-uri \(Self.key) --watch --interval 0.2 | head -1",
+                TestPaths.cmk,
+            ],
             environment: emulator.signedIn,
             executable: "/bin/bash",
             timeout: .seconds(30)

@@ -47,7 +47,8 @@ package struct TargetsFile: Sendable, Equatable {
     package static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 128
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-:@".unicodeScalars.contains(scalar)
+                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "._-:@".unicodeScalars.contains(scalar)
             }
     }
 

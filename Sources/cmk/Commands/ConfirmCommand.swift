@@ -90,7 +90,8 @@ enum ConfirmCommand: Command {
                     "\(path) has no target '\(target)'; its targets: \(file.targets.map(\.name).joined(separator: ", "))"
                 )
             }
-            guard case .selected(let found, _, let detected, _) = await session.select(flag: entry.provider, probe: false)
+            guard
+                case .selected(let found, _, let detected, _) = await session.select(flag: entry.provider, probe: false)
             else {
                 context.terminal.err("Error: provider '\(entry.provider)' (from \(path)) is not installed.")
                 return .failure

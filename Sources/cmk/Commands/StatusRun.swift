@@ -159,8 +159,12 @@ enum StatusRun {
     }
 
     /// Prints the outcomes in `format` (the CI formats and OpenMetrics for any number of targets).
-    static func printMachineFormat(_ outcomes: [TargetOutcome], format: OutputFormat, exit: ExitStatus, terminal: Terminal)
-    {
+    static func printMachineFormat(
+        _ outcomes: [TargetOutcome],
+        format: OutputFormat,
+        exit: ExitStatus,
+        terminal: Terminal
+    ) {
         switch format {
         case .sarif: terminal.out(SARIFOutput.render(outcomes, exit: exit))
         case .junit: terminal.out(JUnitOutput.render(outcomes))

@@ -81,7 +81,14 @@ enum StatusWatch {
             let width = outcomes.flatMap { $0.checks.map(\.id.count) }.max() ?? 0
             let targetWidth = outcomes.compactMap { $0.target?.count }.max() ?? 0
             func emit(_ target: String?, _ check: String, _ state: String, _ previous: String?, _ summary: String) {
-                let line = Change(time: time, target: target, check: check, state: state, previous: previous, summary: summary)
+                let line = Change(
+                    time: time,
+                    target: target,
+                    check: check,
+                    state: state,
+                    previous: previous,
+                    summary: summary
+                )
                 Self.emit(line, width: width, targetWidth: targetWidth, format: format, terminal: terminal)
             }
             for outcome in outcomes {
@@ -202,24 +209,29 @@ final class StopSignals: Sendable {
         signal(SIGINT, stopSignalHandler)
         signal(SIGTERM, stopSignalHandler)
         var thread = pthread_t()
-        if pthread_create(&thread, nil, { _ in
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            sigaddset(&signals, SIGINT)
-            sigaddset(&signals, SIGTERM)
-            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-            var byte: UInt8 = 0
-            while true {
-                let count = read(stopSignalReader, &byte, 1)
-                if count == 1 {
-                    StopSignals.shared.fire(Int32(byte))
-                } else if count < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return nil
+        if pthread_create(
+            &thread,
+            nil,
+            { _ in
+                var signals = sigset_t()
+                sigemptyset(&signals)
+                sigaddset(&signals, SIGINT)
+                sigaddset(&signals, SIGTERM)
+                pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+                var byte: UInt8 = 0
+                while true {
+                    let count = read(stopSignalReader, &byte, 1)
+                    if count == 1 {
+                        StopSignals.shared.fire(Int32(byte))
+                    } else if count < 0 && errno == EINTR {
+                        continue
+                    } else {
+                        return nil
+                    }
                 }
-            }
-        }, nil) == 0 {
+            },
+            nil
+        ) == 0 {
             pthread_detach(thread)
         }
     }

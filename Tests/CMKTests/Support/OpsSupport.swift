@@ -13,7 +13,9 @@ extension AzureEmulatorProcess {
             HTTPRequest(method: "POST", url: "\(origin)/_emulator/scenario?name=\(encoded)", timeout: .seconds(30))
         )
         guard response.status == 200 else {
-            throw TestFailure("the emulator refused scenario \(name): \(String(decoding: response.body, as: UTF8.self))")
+            throw TestFailure(
+                "the emulator refused scenario \(name): \(String(decoding: response.body, as: UTF8.self))"
+            )
         }
     }
 
