@@ -63,7 +63,7 @@ struct ConfirmTests {
             environment: setup.environment
         )
         #expect(
-            text.stdout.contains("vendor-confirmation     confirmed by alice on \(day): ticket 12345"),
+            text.stdout.contains("vendor-confirmation: confirmed by alice on \(day): ticket 12345"),
             "\(text.stdout)"
         )
     }
@@ -218,7 +218,8 @@ struct ConfirmTests {
         let run = try await runCMK(["status", "--targets", file, "--output", "json"], environment: setup.environment)
         let reports = try #require(try run.json()["targets"] as? [[String: Any]])
         func state(_ target: String) -> String? {
-            let checks = reports.first { $0["target"] as? String == target }?["checks"] as? [[String: Any]]
+            let report = reports.first { $0["target"] as? String == target }?["report"] as? [String: Any]
+            let checks = report?["checks"] as? [[String: Any]]
             return checks?.first { $0["id"] as? String == "vendor-confirmation" }?["state"] as? String
         }
         #expect(state("prod-eu") == "ok")

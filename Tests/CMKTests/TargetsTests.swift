@@ -77,15 +77,25 @@ struct TargetsTests {
         #expect(document["ready"] as? Bool == false)
         let targets = try #require(document["targets"] as? [[String: Any]])
         #expect(targets.map { $0["target"] as? String } == ["prod-eu", "prod-us", "legacy"])
+        for target in targets {
+            #expect(Set(target.keys) == ["target", "provider", "ready", "error", "report"], "every key present")
+        }
+        let reports = targets.map { $0["report"] as? [String: Any] }
         #expect(targets[0]["ready"] as? Bool == true)
-        #expect(targets[0]["key"] as? String == Self.key)
-        #expect((targets[0]["checks"] as? [[String: Any]])?.count == 16)
-        #expect(targets[1]["key"] as? String == Self.missingKey)
-        #expect(targets[2]["error"] as? String != nil && targets[2]["checks"] == nil)
+        #expect(reports[0]?["key"] as? String == Self.key)
+        #expect((reports[0]?["checks"] as? [[String: Any]])?.count == 16)
+        #expect(reports[1]?["key"] as? String == Self.missingKey)
+        #expect(targets[2]["error"] as? String != nil && reports[2] == nil)
+        #expect(targets[0]["error"] is NSNull)
 
+        // Each report conforms to the status schema, as a run of that target alone.
+        let schema = try JSONSchema.named("cmk-status")
+        for report in reports.compactMap({ $0 }) {
+            #expect(schema.violations(of: report).isEmpty, "\(schema.violations(of: report))")
+        }
         // Each report is what a run of that target alone says.
         let alone = try await AzureStatus.run(environment: emulator.signedIn, keyURI: Self.missingKey)
-        let states = (targets[1]["checks"] as? [[String: Any]])?.map { $0["state"] as? String }
+        let states = (reports[1]?["checks"] as? [[String: Any]])?.map { $0["state"] as? String }
         #expect(states == alone.checks.map { $0["state"] as? String })
     }
 

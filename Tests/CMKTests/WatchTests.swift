@@ -199,6 +199,8 @@ final class WatchedProcess: @unchecked Sendable {  // the process is set once; l
 
     init(_ arguments: [String], environment: [String: String]) throws {
         home = try TemporaryDirectory("cmk-home")
+        // cmk refuses a CMK_SYS_ROOT that does not exist: an empty tree, as runCMK makes.
+        try FileManager.default.createDirectory(atPath: home.file("empty-root"), withIntermediateDirectories: true)
         var base = [
             "PATH": "/usr/bin:/bin", "HOME": home.path, "CMK_ENDPOINT_OVERRIDE": closedLoopbackOrigin,
             "CMK_SYS_ROOT": home.file("empty-root"),

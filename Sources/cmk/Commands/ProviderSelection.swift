@@ -222,6 +222,7 @@ struct UndetectedDocument: Encodable {
         try container.encode(false, forKey: .ready)
         try container.encode([String](), forKey: .manualSteps)
         try container.encodeNil(forKey: .credential)
+        try container.encodeNil(forKey: .key)  // ops (issue 11): as StatusDocument
         try container.encode([String](), forKey: .causes)
         try container.encode([String](), forKey: .checks)
         try container.encode(message, forKey: .message)
@@ -230,7 +231,7 @@ struct UndetectedDocument: Encodable {
     }
 
     enum Keys: String, CodingKey {
-        case schemaVersion, provider, selection, platform, ready, manualSteps, credential, causes, checks, message,
+        case schemaVersion, provider, selection, platform, ready, manualSteps, credential, key, causes, checks, message,
             installed, unserved
     }
 }

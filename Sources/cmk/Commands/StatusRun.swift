@@ -116,9 +116,9 @@ enum StatusRun {
         var report: StatusReport
         do {
             report = try await StatusCommand.requestStatus(selected, deadline: deadline, context: context)
-        } catch where error.providerError?.code == .usage {
+        } catch  where error.providerError?.code == .usage {
             return failed(selected.usageMessage(error.providerError!.message), .usage)
-        } catch where error.code == .timedOut || deadline.remaining <= .milliseconds(1) {
+        } catch  where error.code == .timedOut || deadline.remaining <= .milliseconds(1) {
             return failed(
                 "provider '\(provider.name)' did not report within the run's deadline (\(deadline.describe)); "
                     + "raise it with --timeout <seconds>"

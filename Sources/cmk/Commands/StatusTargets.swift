@@ -44,7 +44,9 @@ enum StatusTargets {
         do {
             file = try TargetsFile.load(path)
         } catch {
-            terminal.err("Error: targets file \(error.line.map { "\(error.path):\($0)" } ?? error.path): \(error.reason)")
+            terminal.err(
+                "Error: targets file \(error.line.map { "\(error.path):\($0)" } ?? error.path): \(error.reason)"
+            )
             return .usage
         }
         let session = try await context.startSession(arguments)
@@ -87,7 +89,8 @@ enum StatusTargets {
             let names = Set(declared.map(\.name))
             if let unknown = target.options.keys.sorted().first(where: { !names.contains($0) }) {
                 let accepted =
-                    declared.isEmpty ? "it takes no options" : "it takes " + declared.map(\.name).joined(separator: ", ")
+                    declared.isEmpty
+                    ? "it takes no options" : "it takes " + declared.map(\.name).joined(separator: ", ")
                 terminal.err(
                     "Error: targets file \(path):\(target.lines[unknown] ?? target.line): target '\(target.name)': "
                         + "provider '\(provider.name)' has no option '\(unknown)'; \(accepted)"
@@ -123,7 +126,10 @@ enum StatusTargets {
                 case .ready(let provider, let detection, _):
                     let selected = SelectedProvider(
                         provider: provider,
-                        source: SelectionSource(.config, "provider = \(provider.name) in \(path) [target \(planned.target.name)]"),
+                        source: SelectionSource(
+                            .config,
+                            "provider = \(provider.name) in \(path) [target \(planned.target.name)]"
+                        ),
                         detection: detection,
                         options: planned.options,
                         optionSources: [:]
