@@ -25,7 +25,7 @@ struct CLIUsabilityTests {
             Typo(arguments: ["status", "--provider", "awss"], message: "provider 'awss' (from --provider) is not installed (did you mean 'aws'?)", usage: "cmk status"),
             Typo(arguments: ["status", "--provider", "aws", "--provider", "azure"], message: "option '--provider' is given twice ('aws' and 'azure'); give it once", usage: "cmk status"),
             Typo(arguments: ["ticket", "--output", "json"], message: "unknown option '--output'", usage: "cmk ticket"),
-            Typo(arguments: ["status", "--output", "jsno"], message: "--output 'jsno' is not one of: text, json (did you mean json?)", usage: "cmk status"),
+            Typo(arguments: ["status", "--output", "jsno"], message: "--output 'jsno' is not one of: text, json, sarif, junit, openmetrics (did you mean json?)", usage: "cmk status"),  // ops (issue 11)
             Typo(arguments: ["status", "--timeout", "0"], message: "--timeout must be more than 0 and at most 3600 seconds, not '0'", usage: "cmk status"),
             Typo(arguments: ["help", "statsu"], message: "unknown subcommand 'statsu' (did you mean 'status'?)", usage: "cmk help"),
         ]
