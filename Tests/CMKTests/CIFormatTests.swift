@@ -115,6 +115,24 @@ struct CIFormatTests {
         #expect(run["invocations"]?[0]?["exitCode"]?.number == Double(json.result.status))
     }
 
+    @Test("a run that gives no report still writes a valid file: the failure as a notification, a JUnit error")
+    func failureStillWritesTheFile() async throws {
+        let arguments = ["status", "--provider", "azure", "--key-uri", "https://not-a-vault.example/keys/k"]
+        let sarif = try await runCMK(arguments + ["--output", "sarif"])
+        #expect(sarif.status == 64)
+        let log = try JSON.parse(sarif.stdout)
+        #expect(JSONSchemaValidator(root: Self.schema).errors(log).isEmpty)
+        let invocation = try #require(log["runs"]?[0]?["invocations"]?[0])
+        #expect(invocation["executionSuccessful"] == .bool(false))
+        #expect(invocation["exitCode"]?.number == 64)
+        #expect(
+            invocation["toolExecutionNotifications"]?[0]?["message"]?["text"]?.string?.contains("--key-uri") == true
+        )
+        let junit = try await runCMK(arguments + ["--output", "junit"])
+        let root = try XMLTree.parse(junit.stdout)
+        #expect(root.attributes["errors"] == "1")
+    }
+
     // MARK: JUnit
 
     @Test(

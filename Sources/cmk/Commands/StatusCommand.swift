@@ -127,6 +127,10 @@ enum StatusCommand: Command {
         let outcome = await round(deadline)[0]
         guard let document = outcome.document else {
             context.terminal.err("Error: \(outcome.failure ?? "no report")")
+            // A CI job still gets its file: the failure as a SARIF notification, a JUnit error, cmk_ready 0.
+            if ![.text, .json].contains(format) {
+                StatusRun.printMachineFormat([outcome], format: format, exit: outcome.failureExit, terminal: context.terminal)
+            }
             return outcome.failureExit
         }
         let readiness = ExitStatus.forChecks(document.checks)
