@@ -129,7 +129,12 @@ enum StatusCommand: Command {
             context.terminal.err("Error: \(outcome.failure ?? "no report")")
             // A CI job still gets its file: the failure as a SARIF notification, a JUnit error, cmk_ready 0.
             if ![.text, .json].contains(format) {
-                StatusRun.printMachineFormat([outcome], format: format, exit: outcome.failureExit, terminal: context.terminal)
+                StatusRun.printMachineFormat(
+                    [outcome],
+                    format: format,
+                    exit: outcome.failureExit,
+                    terminal: context.terminal
+                )
             }
             return outcome.failureExit
         }
