@@ -215,6 +215,13 @@ enum OutputFormat: String, CaseIterable {
     case openmetrics
 }
 
+extension OutputFormat {
+    /// What `--output` takes for a subcommand: `status` also the CI and metrics formats (issue 11).
+    static func accepted(by command: String) -> [OutputFormat] {
+        command == StatusCommand.name ? allCases : [.text, .json]
+    }
+}
+
 /// A subcommand: one per file under Commands/.
 protocol Command {
     static var name: String { get }

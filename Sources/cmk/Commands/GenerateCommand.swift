@@ -193,7 +193,7 @@ extension CLIDescription.Subcommand {
             option.name = name
             option.valueName = valued ? option.valueName ?? "value" : nil
             switch name {
-            case "output": option.values = OutputFormat.allCases.map(\.rawValue)
+            case "output": option.values = OutputFormat.accepted(by: command.name).map(\.rawValue)  // ops (issue 11)
             case "provider": option.values = providers
             default: break
             }
@@ -487,12 +487,32 @@ enum BashCompletion {
                 case "$prev" in
 
             """
-        var valued: [String: [String]] = [:]
-        for option in cli.subcommands.flatMap(\.options) where option.valueName != nil {
-            valued[option.name] = option.values
+        // ops (issue 11): an option's values may differ by subcommand (`status --output` also takes
+        // sarif, junit, openmetrics): then the subcommand decides, the most common values otherwise.
+        var valued: [String: [(values: [String], commands: [String])]] = [:]
+        for command in cli.subcommands {
+            for option in command.options where option.valueName != nil && !option.values.isEmpty {
+                if let index = valued[option.name]?.firstIndex(where: { $0.values == option.values }) {
+                    valued[option.name]![index].commands.append(command.name)
+                } else {
+                    valued[option.name, default: []].append((option.values, [command.name]))
+                }
+            }
         }
-        for (name, values) in valued.sorted(by: { $0.key < $1.key }) where !values.isEmpty {
-            text += "        --\(name)) _cmk_reply -W \"\(values.joined(separator: " "))\" -- \"$cur\"; return 0 ;;\n"
+        for (name, groups) in valued.sorted(by: { $0.key < $1.key }) {
+            func reply(_ values: [String]) -> String {
+                "_cmk_reply -W \"\(values.joined(separator: " "))\" -- \"$cur\""
+            }
+            let common = groups.max { $0.commands.count < $1.commands.count }!
+            guard groups.count > 1 else {
+                text += "        --\(name)) \(reply(common.values)); return 0 ;;\n"
+                continue
+            }
+            text += "        --\(name)) case \"$sub\" in "
+            for group in groups where group.values != common.values {
+                text += "\(group.commands.joined(separator: "|"))) \(reply(group.values)) ;; "
+            }
+            text += "*) \(reply(common.values)) ;; esac; return 0 ;;\n"
         }
         text += """
                 esac

@@ -91,7 +91,7 @@ enum StatusCommand: Command {
         }
         guard arguments.values["jobs"] == nil else { throw UsageError("--jobs goes with --targets <file>") }
         let session = try await context.startSession(arguments)
-        let format = try context.outputFormat(arguments, config: session.config, allowed: OutputFormat.allCases)
+        let format = try context.outputFormat(arguments, config: session.config, allowed: OutputFormat.accepted(by: name))
         let watch = arguments.flags.contains("watch")
         if watch { try StatusWatch.checkFormat(format) }
         let selected: SelectedProvider

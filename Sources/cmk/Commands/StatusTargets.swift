@@ -50,7 +50,7 @@ enum StatusTargets {
             return .usage
         }
         let session = try await context.startSession(arguments)
-        let format = try context.outputFormat(arguments, config: session.config, allowed: OutputFormat.allCases)
+        let format = try context.outputFormat(arguments, config: session.config, allowed: OutputFormat.accepted(by: StatusCommand.name))
         let watch = arguments.flags.contains("watch")
         if watch { try StatusWatch.checkFormat(format) }
 
