@@ -208,6 +208,16 @@ struct TargetsTests {
         #expect(result.stderr.contains(bad.message), "\(result.stderr)")
     }
 
+    @Test("a targets file written on Windows (a byte-order mark, CRLF line ends) reads the same")
+    func crlfAndBOM() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let text = "\u{FEFF}provider = azure\r\n\r\n[target prod-eu]\r\nkey-uri = \(Self.key)\r\n"
+        let result = try await Self.run(text, ["--output", "json"], environment: emulator.signedIn)
+        #expect(result.status == 0, "\(result.stderr)")
+        let targets = try #require(try result.json()["targets"] as? [[String: Any]])
+        #expect(targets.map { $0["target"] as? String } == ["prod-eu"])
+    }
+
     @Test("usage: --provider and --targets, --jobs without --targets, a bad --jobs")
     func usage() async throws {
         for arguments in [

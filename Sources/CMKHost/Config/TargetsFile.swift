@@ -36,11 +36,13 @@ package struct TargetsFile: Sendable, Equatable {
     /// In the file's order.
     package var targets: [Target]
 
+    /// Read as the config file is (``ConfigText``): non-blocking, a regular file of at most 1 MiB.
     package static func load(_ path: String) throws(ConfigError) -> TargetsFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(path: path, line: nil, reason: "cannot be read")
+        switch ConfigText.contents(of: path) {
+        case .success(let text): return try parse(text, path: path)
+        case .failure(.missing): throw ConfigError(path: path, line: nil, reason: "cannot be read: no such file")
+        case .failure(let problem): throw ConfigError(path: path, line: nil, reason: problem.description)
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
     }
 
     /// A target name: what a metric label, a SARIF result and `cmk confirm --target` carry.
@@ -63,9 +65,14 @@ package struct TargetsFile: Sendable, Equatable {
         var sections: [Section] = []
         func fail(_ line: Int, _ reason: String) -> ConfigError { ConfigError(path: path, line: line, reason: reason) }
 
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // A byte-order mark and CRLF line ends read the same, as in the config file.
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, rawLine) in lines.enumerated() {
             let number = index + 1
-            let line = stripComment(String(rawLine)).trimmingWhitespace()
+            var raw = String(rawLine)
+            if raw.hasSuffix("\r") { raw.removeLast() }
+            let line = stripComment(raw).trimmingWhitespace()
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw fail(number, "a section header looks like [target prod-eu]") }
