@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "CMKPluginABI", path: "Sources/CMKPluginABI"),
         // What a provider author imports: the protocol, the status model, detection types,
         // the HTTP client with the endpoint override, and the one-line export.
-        .target(name: "CMKCore", dependencies: ["CMKPluginABI"], swiftSettings: swiftSettings),
+        .target(name: "CMKCore", dependencies: ["CMKPluginABI", "CMKSystem"], swiftSettings: swiftSettings),
+        // The Linux calls Swift cannot make (prctl, syscall, fork-then-exec), one C wrapper each.
+        .target(name: "CMKSystem"),
         // What only the host needs: discovery, loading, trust, detection, config.
         .target(name: "CMKHost", dependencies: ["CMKCore", "CMKPluginABI"], swiftSettings: swiftSettings),
         .executableTarget(name: "cmk", dependencies: ["CMKHost", "CMKCore"], swiftSettings: swiftSettings),
