@@ -35,7 +35,7 @@ let package = Package(
         // The Linux calls Swift cannot make (prctl, syscall, fork-then-exec), one C wrapper each.
         .target(name: "CMKSystem"),
         // What only the host needs: discovery, loading, trust, detection, config.
-        .target(name: "CMKHost", dependencies: ["CMKCore", "CMKPluginABI"], swiftSettings: swiftSettings),
+        .target(name: "CMKHost", dependencies: ["CMKCore", "CMKPluginABI", "CMKSystem"], swiftSettings: swiftSettings),
         .executableTarget(name: "cmk", dependencies: ["CMKHost", "CMKCore"], swiftSettings: swiftSettings),
         // libcmk-https.so, in C: no Foundation in the process, and no curl headers needed to build.
         .target(name: "CMKHTTPS", dependencies: ["CMKPluginABI"]),

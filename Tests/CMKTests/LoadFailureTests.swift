@@ -21,7 +21,17 @@ struct LoadFailureTests {
                     withDestinationPath: dir.file("gone.so")
                 )
             },
-            expectedCause: "No such file or directory"
+            expectedCause: "it is a dangling symlink to "
+        ),
+        BrokenLibrary(
+            file: "libcmk-provider-fifo.so",
+            make: { dir in
+                // Opened without O_NONBLOCK (as dlopen opens), a FIFO blocks cmk until a writer comes.
+                guard mkfifo(dir.file("libcmk-provider-fifo.so"), 0o644) == 0 else {
+                    throw TestFailure("mkfifo: \(String(cString: strerror(errno)))")
+                }
+            },
+            expectedCause: "it is a FIFO, not a regular file"
         ),
         BrokenLibrary(
             file: "libcmk-provider-text.so",
@@ -38,7 +48,7 @@ struct LoadFailureTests {
                     withIntermediateDirectories: false
                 )
             },
-            expectedCause: "not a shared library"
+            expectedCause: "it is a directory, not a regular file"
         ),
         BrokenLibrary(
             file: "libcmk-provider-noentry.so",
@@ -75,12 +85,18 @@ struct LoadFailureTests {
         let plugins = try TemporaryDirectory("cmk-plugins")
         defer { plugins.cleanUp() }
         try await broken.make(plugins)
-        let result = try await runCMK(["providers"], environment: ["CMK_PLUGIN_PATH": plugins.path])
-        #expect(result.status == 0)
-        let warnings = result.stderr.split(separator: "\n").filter { $0.contains(broken.file) }
-        #expect(warnings.count == 1, "stderr: \(result.stderr)")
-        #expect(warnings.first?.contains(broken.expectedCause) == true, "stderr: \(result.stderr)")
-        #expect(result.stdout.contains("aws "), "the good providers are still listed: \(result.stdout)")
+        for isolate in [[], ["--isolate"]] {
+            let result = try await runCMK(
+                ["providers"] + isolate,
+                environment: ["CMK_PLUGIN_PATH": plugins.path],
+                timeout: .seconds(30)
+            )
+            #expect(result.status == 0)
+            let warnings = result.stderr.split(separator: "\n").filter { $0.contains(broken.file) }
+            #expect(warnings.count == 1, "\(isolate) stderr: \(result.stderr)")
+            #expect(warnings.first?.contains(broken.expectedCause) == true, "\(isolate) stderr: \(result.stderr)")
+            #expect(result.stdout.contains("aws "), "the good providers are still listed: \(result.stdout)")
+        }
 
         // The broken library does not stop a real run either.
         let status = try await runCMK(["status", "--provider", "aws"], environment: ["CMK_PLUGIN_PATH": plugins.path])

@@ -1,3 +1,4 @@
+import CMKCore
 import CMKHost
 import Foundation
 import Testing
@@ -368,6 +369,58 @@ import Testing
         defer { directory.remove() }
         let missing = directory.path + "/libcmk-provider-none.so"
         #expect(FileTrust.check(path: missing) == .refused("cannot check \(missing): No such file or directory"))
+    }
+
+    // MARK: - Opened once: the inode judged is the inode used
+
+    @Test func openedFileIsJudgedAndHashedByItsInodeNotItsPath() throws {
+        let directory = try TrustScratchDirectory()
+        defer { directory.remove() }
+        let good = try directory.write("good.so", Array("good".utf8), mode: 0o644)
+        let bad = try directory.write("bad.so", Array("evil".utf8), mode: 0o666)
+        let path = directory.path + "/libcmk-provider-x.so"
+        #expect(link(good, path) == 0)
+        let file = try OpenedFile.open(path).get()
+        // Swapped after the open: what was opened is still what is judged and hashed.
+        #expect(rename(bad, path) == 0)
+        #expect(FileTrust.check(file) == .trusted)
+        #expect(try SHA256.hexDigest(of: file) == SHA256.hexDigest(of: Array("good".utf8)))
+        #expect(FileTrust.check(path: path).trusted == false, "the path now names the writable file")
+        #expect(file.location == good || file.location == path, "\(file.location)")
+    }
+
+    @Test func openedFileRefusesWhatIsNotARegularFile() throws {
+        let directory = try TrustScratchDirectory()
+        defer { directory.remove() }
+        let fifo = directory.path + "/fifo.so"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let folder = try directory.makeDirectory("folder.so", mode: 0o755)
+        let dangling = directory.path + "/dangling.so"
+        #expect(symlink(directory.path + "/gone.so", dangling) == 0)
+        let good = try directory.write("good.so", [], mode: 0o644)
+        let link = directory.path + "/link.so"
+        #expect(symlink(good, link) == 0)
+
+        func reason(_ path: String, followSymlinks: Bool = true) -> String? {
+            if case .failure(let refusal) = OpenedFile.open(path, followSymlinks: followSymlinks) { return refusal.reason }
+            return nil
+        }
+        #expect(reason(fifo) == "\(fifo) is a FIFO, not a regular file")
+        #expect(reason(folder) == "\(folder) is a directory, not a regular file")
+        #expect(reason(dangling) == "\(dangling) is a dangling symlink to \(directory.path)/gone.so, which does not exist")
+        #expect(reason(link) == nil, "a symlink is followed by default")
+        #expect(reason(link, followSymlinks: false) == "\(link) is a symlink (to \(good)); it is not followed here")
+        #expect(try OpenedFile.open(link).get().location == good)
+    }
+
+    @Test func openedFileOfAWritableFileIsRefusedByItsMode() throws {
+        let directory = try TrustScratchDirectory()
+        defer { directory.remove() }
+        let file = try directory.write("libcmk-provider-aws.so", [], mode: 0o646)
+        #expect(
+            FileTrust.check(try OpenedFile.open(file).get())
+                == .refused("\(file) is writable by group or others (mode 0646); run: chmod go-w \(file)")
+        )
     }
 
     // MARK: - Helpers

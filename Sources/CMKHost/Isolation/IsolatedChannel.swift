@@ -2,19 +2,26 @@ import CMKCore
 import FoundationEssentials
 
 /// Calls a provider in a child process: the same `cmk` binary re-executed as a worker
-/// (`cmk __worker PATH`), speaking the same JSON on stdin and stdout.
+/// (`cmk __worker --sha256 DIGEST PATH`), speaking the same JSON on stdin and stdout.
 ///
 /// A provider that crashes, aborts or hangs then kills or stalls only its worker; the host turns
 /// that into an error in the report. Each call is one short-lived worker: no state to go stale.
+/// The worker loads only a file whose sha256 is the one the host vetted (a file swapped after
+/// the host's checks is refused there).
 package struct IsolatedChannel: ProviderChannel {
     package static let workerCommand = "__worker"
+    package static let digestOption = "--sha256"
 
+    /// Where the vetted inode is, symlinks resolved: the worker opens it without following any.
     package var library: String
+    /// The vetted file's sha256: the worker loads the file only if it still has it.
+    package var sha256: String
     package var executable: String
     package var environment: [String: String]
 
-    package init(library: String, executable: String, environment: [String: String]) {
+    package init(library: String, sha256: String, executable: String, environment: [String: String]) {
         self.library = library
+        self.sha256 = sha256
         self.executable = executable
         // The Swift backtracer would spend a second symbolicating a crash nobody reads.
         self.environment = environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { given, _ in given }
@@ -25,12 +32,12 @@ package struct IsolatedChannel: ProviderChannel {
         do {
             output = try await Subprocess.run(
                 executable,
-                [Self.workerCommand, library],
+                [Self.workerCommand, Self.digestOption, sha256, library],
                 environment: environment,
                 input: request,
                 deadline: .now + timeout
             )
-        } catch  where error.code == .timedOut {
+        } catch where error.code == .timedOut {
             throw ProviderCallError(.timedOut, "no reply within \(timeout); its worker process was stopped")
         } catch {
             throw ProviderCallError(.unavailable, "cannot start a worker: \(error.reason)")
@@ -48,11 +55,26 @@ package struct IsolatedChannel: ProviderChannel {
         return output.stdout
     }
 
-    /// Asks a worker to load `library` and describe it, without loading it here.
-    package static func load(_ library: String, executable: String, environment: [String: String]) async -> Result<
-        LoadedProvider, LoadError
-    > {
-        let channel = IsolatedChannel(library: library, executable: executable, environment: environment)
+    /// Asks a worker to load the vetted library and describe it, without loading it here.
+    package static func load(_ vetted: VettedLibrary, executable: String, environment: [String: String]) async
+        -> Result<LoadedProvider, LoadError>
+    {
+        let library = vetted.path
+        let digest: String
+        do {
+            digest = try vetted.digest()
+        } catch {
+            return .failure(LoadError(.openFailed, path: library, reason: "cannot hash it for its worker: \(error)"))
+        }
+        // The worker re-opens the file by name, no symlink followed: the name is the path with its
+        // symlinks resolved now. (Not the descriptor's own name: once a file is renamed over the
+        // one that was opened, that name reads "… (deleted)".)
+        let channel = IsolatedChannel(
+            library: realPath(library) ?? library,
+            sha256: digest,
+            executable: executable,
+            environment: environment
+        )
         let reply: [UInt8]
         do {
             reply = try await channel.call(Array(#"{"op":"_descriptor"}"#.utf8), timeout: .seconds(10))

@@ -5,6 +5,8 @@ package struct LoadError: Error, Sendable, Equatable, CustomStringConvertible {
         package var description: String { name }
 
         package static let missingFile = Code(name: "missing-file")
+        /// A directory, FIFO, socket or device where a library should be.
+        package static let notRegularFile = Code(name: "not-a-regular-file")
         package static let notSharedLibrary = Code(name: "not-a-shared-library")
         package static let undefinedSymbol = Code(name: "undefined-symbol")
         package static let openFailed = Code(name: "open-failed")
@@ -35,9 +37,13 @@ package struct LoadError: Error, Sendable, Equatable, CustomStringConvertible {
     package static func == (lhs: LoadError, rhs: LoadError) -> Bool { lhs.code == rhs.code && lhs.path == rhs.path }
 
     /// Sorts a dlopen message into a code, keeping the loader's words.
-    package static func fromDLError(_ error: DLError, path: String) -> LoadError {
+    ///
+    /// `loadedAs` is the name dlopen was given (`/proc/self/fd/N` for a vetted library), which
+    /// its message starts with; `path` is the file as people know it.
+    package static func fromDLError(_ error: DLError, path: String, loadedAs: String? = nil) -> LoadError {
+        let name = loadedAs ?? path
         let message =
-            error.message.hasPrefix(path + ": ") ? String(error.message.dropFirst(path.count + 2)) : error.message
+            error.message.hasPrefix(name + ": ") ? String(error.message.dropFirst(name.count + 2)) : error.message
         let code: Code
         if message.contains("No such file or directory") {
             code = .missingFile

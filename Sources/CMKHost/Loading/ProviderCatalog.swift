@@ -13,7 +13,7 @@ package struct ProviderCatalog: Sendable {
     package static func discover(
         searchPath: PluginSearchPath,
         trust: TrustPolicy?,
-        load: (String) async -> Result<LoadedProvider, LoadError> = ProviderLoader.load
+        load: (VettedLibrary) async -> Result<LoadedProvider, LoadError> = { ProviderLoader.load($0) }
     ) async -> ProviderCatalog {
         let (files, directoryProblems) = searchPath.candidates(trust: trust)
         var providers: [LoadedProvider] = []
@@ -22,11 +22,17 @@ package struct ProviderCatalog: Sendable {
         for file in files {
             // The same file reached through two directories (a symlink, a repeated entry) is one provider.
             guard seenFiles.insert(realPath(file) ?? file).inserted else { continue }
-            if let refusal = trust?.checkFile(file) {
+            // Opened once: what is judged is what is loaded (a file renamed over the path after
+            // the check is never the one that runs).
+            let vetted = trust.map { $0.vet(file) } ?? VettedLibrary.open(file)
+            let library: VettedLibrary
+            switch vetted {
+            case .success(let opened): library = opened
+            case .failure(let refusal):
                 problems.append(refusal)
                 continue
             }
-            switch await load(file) {
+            switch await load(library) {
             case .success(let provider):
                 if let refusal = trust?.checkLoaded(name: provider.name, path: file) {
                     problems.append(refusal)

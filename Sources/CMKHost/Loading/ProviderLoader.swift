@@ -7,11 +7,21 @@ package enum ProviderLoader {
         MemoryLayout<cmk_provider>.offset(of: \cmk_provider.call)! + MemoryLayout<UnsafeRawPointer>.size
     )
 
+    /// Opens `path` and loads it, judging nothing (`cmk providers verify` names its library).
     package static func load(_ path: String) -> Result<LoadedProvider, LoadError> {
+        VettedLibrary.open(path).flatMap { load($0) }
+    }
+
+    /// Loads the inode that was vetted, through its descriptor: whatever the path names by now.
+    package static func load(_ library: VettedLibrary) -> Result<LoadedProvider, LoadError> {
+        let path = library.path
         let handle: UnsafeMutableRawPointer
-        switch DynamicLibrary.open(path) {
-        case .success(let opened): handle = opened
-        case .failure(let error): return .failure(.fromDLError(error, path: path))
+        switch DynamicLibrary.open(library.file.procPath) {
+        case .success(let opened):
+            handle = opened
+            library.file.keepOpen()
+        case .failure(let error):
+            return .failure(.fromDLError(error, path: path, loadedAs: library.file.procPath))
         }
         let entryAddress: UnsafeMutableRawPointer
         switch DynamicLibrary.symbol(CMK_PROVIDER_ENTRY_SYMBOL, in: handle) {

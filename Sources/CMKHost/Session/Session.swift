@@ -34,7 +34,7 @@ package struct Session: Sendable {
         }
         var searchPath = PluginSearchPath(pluginPath: nil, executableDirectory: executableDirectory())
         searchPath.directories.insert(contentsOf: searchDirectories(environment: environment, config: config), at: 0)
-        let trust = TrustPolicy(pins: config.sections["pins"] ?? [:])
+        let trust = TrustPolicy(pins: config.sections["pins"] ?? [:], pinSource: config.path)
         let isolate = try isolateFlag || isolation(environment: environment, config: config)
         let catalog: ProviderCatalog
         if isolate, let executable = executablePath() {

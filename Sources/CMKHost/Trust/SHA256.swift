@@ -1,3 +1,6 @@
+package import CMKCore
+internal import CMKSystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -24,7 +27,15 @@ package enum SHA256 {
 
     /// The digest of a file, read in 64 KiB chunks so that a large plugin is never held in memory.
     package static func hexDigest(ofFileAt path: String) throws(TrustError) -> String {
-        let file = try ReadOnlyFile(path: path)
+        try hexDigest(of: ReadOnlyFile(path: path))
+    }
+
+    /// The digest of an opened file: the inode that was judged, whatever its path names by now.
+    package static func hexDigest(of file: OpenedFile) throws(TrustError) -> String {
+        try hexDigest(of: ReadOnlyFile(file))
+    }
+
+    private static func hexDigest(of file: consuming ReadOnlyFile) throws(TrustError) -> String {
         var hasher = SHA256Hasher()
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -77,59 +88,28 @@ package struct SHA256Hasher {
             pending += input[..<offset]
             guard pending.count == 64 else { return }
             let block = pending
-            block.withUnsafeBufferPointer { Self.compress($0, at: 0, into: &state) }
+            block.withUnsafeBufferPointer { Self.compress($0, at: 0, blocks: 1, into: &state) }
             pending.removeAll(keepingCapacity: true)
         }
-        while input.count - offset >= 64 {
-            Self.compress(input, at: offset, into: &state)
-            offset += 64
+        let blocks = (input.count - offset) / 64
+        if blocks > 0 {
+            Self.compress(input, at: offset, blocks: blocks, into: &state)
+            offset += 64 * blocks
         }
         pending += input[offset...]
     }
 
-    /// Mixes the 64-byte block at `start` into `state` (FIPS 180-4, section 6.2.2).
-    private static func compress(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, into state: inout [UInt32]) {
-        let k = roundConstants
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                let i = start + 4 * t
-                w[t] =
-                    UInt32(bytes[i]) << 24 | UInt32(bytes[i + 1]) << 16 | UInt32(bytes[i + 2]) << 8
-                    | UInt32(bytes[i + 3])
-            }
-            for t in 16..<64 {
-                let s0 = w[t - 15].rotatedRight(7) ^ w[t - 15].rotatedRight(18) ^ (w[t - 15] >> 3)
-                let s1 = w[t - 2].rotatedRight(17) ^ w[t - 2].rotatedRight(19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, h) = (
-                state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7]
-            )
-            for t in 0..<64 {
-                let t1 =
-                    h &+ (e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)) &+ ((e & f) ^ (~e & g)) &+ k[t]
-                    &+ w[t]
-                let t2 = (a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-            state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+    /// Mixes `blocks` 64-byte blocks from `start` into `state` (FIPS 180-4, section 6.2.2), in C:
+    /// see `cmk_sha256_blocks`.
+    private static func compress(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        at start: Int,
+        blocks: Int,
+        into state: inout [UInt32]
+    ) {
+        precondition(start >= 0 && blocks >= 0 && bytes.count - start >= 64 * blocks)
+        state.withUnsafeMutableBufferPointer { words in
+            cmk_sha256_blocks(words.baseAddress!, bytes.baseAddress! + start, blocks)
         }
     }
-
-    /// The first 32 bits of the fractional parts of the cube roots of the first 64 primes.
-    private static let roundConstants: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-}
-
-private extension UInt32 {
-    func rotatedRight(_ count: UInt32) -> UInt32 { self >> count | self << (32 - count) }
 }

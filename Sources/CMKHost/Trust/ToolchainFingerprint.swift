@@ -1,3 +1,5 @@
+package import CMKCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -22,7 +24,16 @@
 package enum ToolchainFingerprint {
     /// The NUL-separated strings of the `.comment` section; empty when there is no such section.
     package static func comments(ofFileAt path: String) throws(TrustError) -> [String] {
-        let file = try ReadOnlyFile(path: path)
+        try comments(in: ReadOnlyFile(path: path))
+    }
+
+    /// The same, for an opened file: the inode that will be loaded.
+    package static func comments(of file: OpenedFile) throws(TrustError) -> [String] {
+        try comments(in: ReadOnlyFile(file))
+    }
+
+    private static func comments(in file: borrowing ReadOnlyFile) throws(TrustError) -> [String] {
+        let path = file.path
         let header = try file.bytes(at: 0, count: min(64, file.size), what: "ELF header")
         guard header.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else {
             throw TrustError(.notELF, "\(path) is not an ELF file")

@@ -10,20 +10,24 @@ import FoundationEssentials
     #error("cmk needs Glibc or Musl")
 #endif
 
-/// `cmk __worker PATH` (internal): loads one provider and answers one request from stdin.
+/// `cmk __worker --sha256 DIGEST PATH` (internal): loads one provider and answers one request
+/// from stdin.
 ///
 /// This is the other end of `--isolate`: if the provider crashes or hangs, only this process
-/// dies or is killed, and the parent cmk reports it.
+/// dies or is killed, and the parent cmk reports it. The library is loaded only if the file at
+/// PATH (no symlink followed: the host passes the resolved path) still has the sha256 the host
+/// vetted, and it is loaded through the descriptor that was hashed.
 enum WorkerCommand {
     static func run(_ arguments: [String]) async -> ExitStatus {
-        guard arguments.count == 1, let library = arguments.first else {
-            writeOut("{\"error\":{\"code\":\"bad-request\",\"message\":\"usage: cmk __worker PATH\"}}")
+        guard arguments.count == 3, arguments[0] == IsolatedChannel.digestOption else {
+            writeOut(Array(#"{"error":{"code":"bad-request","message":"usage: cmk __worker --sha256 DIGEST PATH"}}"#.utf8))
             return .usage
         }
+        let (digest, library) = (arguments[1], arguments[2])
         let request = readStandardInput()
-        let loaded = ProviderLoader.load(library)
+        let loaded = load(library, digest: digest)
         if request == Array(#"{"op":"_descriptor"}"#.utf8) {
-            writeOut(encodeJSON(WorkerDescriptorReply(loaded: loaded)))
+            writeOut(Array(encodeJSON(WorkerDescriptorReply(loaded: loaded)).utf8))
             return .ready
         }
         let provider: LoadedProvider
@@ -31,22 +35,37 @@ enum WorkerCommand {
         case .success(let value): provider = value
         case .failure(let error):
             // It loaded for discovery and not now (replaced or removed meanwhile): say why.
-            writeOut(encodeJSON(ErrorReply(error: .failed("it no longer loads: \(error.reason)"))))
+            writeOut(Array(encodeJSON(ErrorReply(error: .failed("it no longer loads: \(error.reason)"))).utf8))
             return .failure
         }
         do {
             // The parent enforces the deadline; this one only bounds a worker left behind.
             let reply = try await provider.channel.call(request, timeout: .seconds(3600))
-            writeOut(String(decoding: reply, as: UTF8.self))
+            writeOut(Array(String(decoding: reply, as: UTF8.self).utf8))
             return .ready
         } catch {
-            writeOut(
-                String(
-                    decoding: (try? JSONEncoder().encode(ErrorReply(error: .failed(error.reason)))) ?? Data(),
-                    as: UTF8.self
-                )
-            )
+            writeOut(Array(encodeJSON(ErrorReply(error: .failed(error.reason))).utf8))
             return .failure
+        }
+    }
+
+    /// Opens the file once, checks that it is the one the host vetted, and loads that descriptor.
+    private static func load(_ library: String, digest: String) -> Result<LoadedProvider, LoadError> {
+        VettedLibrary.open(library, followSymlinks: false).flatMap { vetted in
+            guard let actual = try? vetted.digest() else {
+                return .failure(LoadError(.openFailed, path: library, reason: "cannot read it to check its sha256"))
+            }
+            guard actual == digest.lowercased() else {
+                return .failure(
+                    LoadError(
+                        .checksumMismatch,
+                        path: library,
+                        reason:
+                            "refused: its sha256 is \(actual), not \(digest) as when cmk checked it: the file was replaced meanwhile"
+                    )
+                )
+            }
+            return ProviderLoader.load(vetted)
         }
     }
 
@@ -59,11 +78,11 @@ enum WorkerCommand {
         }
     }
 
-    private static func writeOut(_ text: String) {
-        let bytes = Array(text.utf8)
+    private static func writeOut(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
             if written <= 0 { return }
             offset += written
         }
