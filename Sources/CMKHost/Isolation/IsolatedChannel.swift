@@ -7,7 +7,7 @@ import FoundationEssentials
 /// A provider that crashes, aborts or hangs then kills or stalls only its worker; the host turns
 /// that into an error in the report. Each call is one short-lived worker: no state to go stale.
 /// The worker loads only a file whose sha256 is the one the host vetted (a file swapped after
-/// the host's checks is refused there).
+/// the host's checks is refused there), and nothing it starts outlives it (`WorkerLifetime`).
 package struct IsolatedChannel: ProviderChannel {
     package static let workerCommand = "__worker"
     package static let digestOption = "--sha256"
@@ -35,18 +35,29 @@ package struct IsolatedChannel: ProviderChannel {
                 [Self.workerCommand, Self.digestOption, sha256, library],
                 environment: environment,
                 input: request,
-                deadline: .now + timeout
+                deadline: .now + timeout,
+                outputLimit: ProviderReply.maximumSize,
+                // SIGTERM first: the worker kills what its provider started, then exits.
+                stop: .terminate,
+                killGroupAtExit: true
             )
         } catch where error.code == .timedOut {
             throw ProviderCallError(.timedOut, "no reply within \(timeout); its worker process was stopped")
+        } catch where error.code == .outputTooLarge {
+            throw ProviderReply.tooLarge(nil)
         } catch {
             throw ProviderCallError(.unavailable, "cannot start a worker: \(error.reason)")
         }
         // Swift's runtime says why it stopped in a "Fatal error: …" line; C code says what it says last.
         let lines = String(decoding: output.stderr, as: UTF8.self).split(separator: "\n")
-        let lastWords = (lines.first { $0.contains("Fatal error") } ?? lines.last).map { ": \($0)" } ?? ""
+        let lastWords = (lines.first { $0.contains("Fatal error") } ?? lines.last).map { ": \($0.prefix(300))" } ?? ""
         if let signal = output.signal {
             throw ProviderCallError(.crashed, "crashed (signal \(signal)\(signalName(signal)))\(lastWords)")
+        }
+        // Status 1 with an error reply: the worker itself says why the call failed (the library
+        // no longer matches its digest, the reply was refused): the same words as in process.
+        if output.status == 1, let failure = try? JSONDecoder().decode(ErrorReply.self, from: Data(output.stdout)) {
+            throw ProviderCallError(.unavailable, failure.error.message)
         }
         guard output.status == 0 else {
             throw ProviderCallError(.crashed, "its worker exited with status \(output.status)\(lastWords)")

@@ -137,8 +137,17 @@ private func monotonicNanoseconds() -> UInt64 {
 }
 
 private let hostReply: cmk_reply_fn = { context, reply, length in
+    // Refused before it is copied: a 100 MB reply costs the provider its memory, not cmk's.
+    guard length <= ProviderReply.maximumSize + 1 else {
+        PendingReplies.resolve(UInt(bitPattern: context), with: .failure(ProviderReply.tooLarge(length)))
+        return
+    }
     let bytes = reply.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
     // A C provider may count the terminating NUL in `length`.
     let trimmed = bytes.last == 0 ? Array(bytes.dropLast()) : bytes
+    guard trimmed.count <= ProviderReply.maximumSize else {
+        PendingReplies.resolve(UInt(bitPattern: context), with: .failure(ProviderReply.tooLarge(trimmed.count)))
+        return
+    }
     PendingReplies.resolve(UInt(bitPattern: context), with: .success(trimmed))
 }

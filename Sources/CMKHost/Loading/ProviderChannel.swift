@@ -7,6 +7,19 @@ package protocol ProviderChannel: Sendable {
     func call(_ request: [UInt8], timeout: Duration) async throws(ProviderCallError) -> [UInt8]
 }
 
+/// What the host accepts as a reply, the same in process and in a worker.
+package enum ProviderReply {
+    /// The largest reply read: a status report is kilobytes; a provider that sends more is broken
+    /// or hostile, and must not fill cmk's memory.
+    package static let maximumSize = 16 << 20
+
+    /// The error for a reply of `size` bytes, past the limit.
+    package static func tooLarge(_ size: Int?) -> ProviderCallError {
+        let actual = size.map { " (\($0) bytes)" } ?? ""
+        return ProviderCallError(.malformedReply, "its reply is larger than \(maximumSize >> 20) MiB\(actual); refused")
+    }
+}
+
 /// Why a call produced no usable reply. Equality by code.
 package struct ProviderCallError: Error, Sendable, Equatable, CustomStringConvertible {
     package struct Code: Hashable, Sendable {
@@ -73,6 +86,11 @@ package struct LoadedProvider: Sendable {
     private func decodeReply<Reply: Decodable>(_ bytes: [UInt8], as type: Reply.Type, op: WireOperation)
         throws(ProviderCallError) -> Reply
     {
+        // One rule in process and in a worker: the reply must be UTF-8, as the ABI says, and is
+        // never repaired (U+FFFD in a key name or a remediation would be a silent lie).
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw ProviderCallError(.malformedReply, "its \(op.rawValue) reply is not valid UTF-8; refused")
+        }
         let decoder = JSONDecoder()
         let data = Data(bytes)
         if let failure = try? decoder.decode(ErrorReply.self, from: data) {

@@ -16,13 +16,16 @@ import FoundationEssentials
 /// This is the other end of `--isolate`: if the provider crashes or hangs, only this process
 /// dies or is killed, and the parent cmk reports it. The library is loaded only if the file at
 /// PATH (no symlink followed: the host passes the resolved path) still has the sha256 the host
-/// vetted, and it is loaded through the descriptor that was hashed.
+/// vetted, and it is loaded through the descriptor that was hashed. Exit status 0: stdout is the
+/// provider's reply as it sent it; 1: stdout is an error reply saying what went wrong here.
 enum WorkerCommand {
     static func run(_ arguments: [String]) async -> ExitStatus {
         guard arguments.count == 3, arguments[0] == IsolatedChannel.digestOption else {
             writeOut(Array(#"{"error":{"code":"bad-request","message":"usage: cmk __worker --sha256 DIGEST PATH"}}"#.utf8))
             return .usage
         }
+        WorkerLifetime.begin()
+        defer { WorkerLifetime.killDescendants() }
         let (digest, library) = (arguments[1], arguments[2])
         let request = readStandardInput()
         let loaded = load(library, digest: digest)
@@ -41,7 +44,8 @@ enum WorkerCommand {
         do {
             // The parent enforces the deadline; this one only bounds a worker left behind.
             let reply = try await provider.channel.call(request, timeout: .seconds(3600))
-            writeOut(Array(String(decoding: reply, as: UTF8.self).utf8))
+            // The bytes as the provider sent them: the host judges them (UTF-8, size), as in process.
+            writeOut(reply)
             return .ready
         } catch {
             writeOut(Array(encodeJSON(ErrorReply(error: .failed(error.reason))).utf8))
