@@ -116,6 +116,77 @@ struct TrustPolicyTests {
         #expect(outcomes[0, default: 0] > 0 && outcomes[1, default: 0] > 0, "\(outcomes)")
         #expect(Set(outcomes.keys).isSubset(of: [0, 1]), "\(outcomes)")
     }
+
+    @Test("a world-writable https transport is refused, not loaded: the calls fail, exit 3")
+    func writableHTTPSTransport() async throws {
+        let emulator = try await AzureEmulatorProcess("ready", tls: true)
+        let scratch = try TemporaryDirectory("cmk-https-lib")
+        defer { scratch.cleanUp() }
+        let copy = scratch.file("libcmk-https.so")
+        try FileManager.default.copyItem(atPath: "\(TestPaths.products)/libcmk-https.so", toPath: copy)
+        chmod(copy, 0o755)
+        var environment = emulator.signedIn
+        environment["CMK_HTTPS_LIBRARY"] = copy
+        let trusted = try await AzureStatus.run(environment: environment)
+        #expect(trusted.result.status == 0, "CMK_HTTPS_LIBRARY is used: \(trusted.output)")
+
+        chmod(copy, 0o666)
+        let refused = try await AzureStatus.run(environment: environment)
+        #expect(refused.result.status == 3, "\(refused.output)")
+        #expect(refused.ids("ok").isDisjoint(with: azureLiveChecks), "\(refused.output)")
+        let summary = refused.summary("app-consent")
+        #expect(summary.contains("https transport \(copy) refused"), "\(summary)")
+        #expect(summary.contains("writable by group or others (mode 0666)"), "\(summary)")
+    }
+
+    @Test("a world-writable libcmk-https.so beside cmk is refused the same way")
+    func writableHTTPSTransportBesideCMK() async throws {
+        let emulator = try await AzureEmulatorProcess("ready", tls: true)
+        // A hard link of cmk and of the Azure provider, with a copy of the transport beside them.
+        let install = try TemporaryDirectory(inside: "\(TestPaths.products)/..", "cmk-install")
+        defer { install.cleanUp() }
+        let cmk = install.file("cmk")
+        try FileManager.default.linkItem(atPath: TestPaths.cmk, toPath: cmk)
+        try FileManager.default.linkItem(
+            atPath: "\(TestPaths.products)/libcmk-provider-azure.so",
+            toPath: install.file("libcmk-provider-azure.so")
+        )
+        try FileManager.default.copyItem(
+            atPath: "\(TestPaths.products)/libcmk-https.so",
+            toPath: install.file("libcmk-https.so")
+        )
+        chmod(install.file("libcmk-https.so"), 0o646)
+        let result = try await runCMK(
+            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI],
+            environment: emulator.signedIn,
+            executable: cmk
+        )
+        let status = try AzureStatus(result: result)
+        #expect(result.status == 3, "\(status.output)")
+        #expect(status.summary("app-consent").contains("writable by group or others (mode 0646)"), "\(status.output)")
+        #expect(try await emulator.requests().isEmpty)
+    }
+
+    @Test("a Swift provider built by another compiler is refused, naming both compilers; C providers are unaffected")
+    func toolchainFingerprint() async throws {
+        let plugins = try TemporaryDirectory("cmk-plugins")
+        defer { plugins.cleanUp() }
+        // The AWS provider with the compiler commit in its .comment section rewritten: what a
+        // library built by another Swift toolchain looks like, byte for byte otherwise the same.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "\(TestPaths.products)/libcmk-provider-aws.so"))
+        let marker = Data("llvm-project.git ".utf8)
+        let found = try #require(bytes.range(of: marker), "no compiler line in the provider")
+        let commit = found.upperBound..<(found.upperBound + 40)
+        bytes.replaceSubrange(commit, with: Data(String(repeating: "f", count: 40).utf8))
+        let foreign = plugins.file("libcmk-provider-foreign.so")
+        try bytes.write(to: URL(fileURLWithPath: foreign))
+        chmod(foreign, 0o755)
+        try await TestProvider.build("cstub", in: plugins)
+        let result = try await runCMK(["providers"], environment: ["CMK_PLUGIN_PATH": plugins.path])
+        #expect(result.stderr.contains("\(foreign): built by another Swift compiler"), "\(result.stderr)")
+        #expect(result.stderr.contains(String(repeating: "f", count: 40)))
+        #expect(result.stdout.contains("cstub"), "the C provider loads: \(result.stdout)")
+    }
 }
 
 /// Renames each of `files` over `target` in turn, on a thread of its own, until stopped.

@@ -92,31 +92,67 @@ enum HTTPSTransport {
         }
     }
 
+    /// Finds the library and loads it through the descriptor that was checked.
+    ///
+    /// The transport runs inside cmk (or a worker) with the provider's token in hand, so it gets
+    /// the checks a provider gets: owned by root or the user, writable by nobody else, nor any
+    /// directory above it; then dlopen loads the inode that was checked (`/proc/self/fd/N`), not
+    /// whatever the path names by then. `CMK_HTTPS_LIBRARY`, when set, is the only candidate: a
+    /// refused or missing override never falls back to another file unnoticed.
     private static func locateAndOpen() -> Result<cmk_https_perform_fn, HTTPError> {
         var candidates: [String] = []
-        if let explicit = getenv(libraryEnvironmentVariable) { candidates.append(String(cString: explicit)) }
-        if let executable = executableDirectory() {
+        if let explicit = getenv(libraryEnvironmentVariable), explicit.pointee != 0 {
+            candidates.append(String(cString: explicit))
+        } else if let executable = executableDirectory() {
             candidates.append("\(executable)/\(libraryName)")
             candidates.append("\(executable)/../lib/cmk/\(libraryName)")
         }
         var reasons: [String] = []
         for path in candidates {
-            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
-                reasons.append(dlerror().map { String(cString: $0) } ?? path)
+            let file: OpenedFile
+            switch OpenedFile.open(path) {
+            case .success(let opened): file = opened
+            case .failure(let refusal):
+                reasons.append(refusal.reason)
                 continue
             }
+            let verdict = FileTrust.check(file)
+            guard verdict.trusted else {
+                return .failure(
+                    HTTPError(
+                        .transportUnavailable,
+                        "https transport \(path) refused: \(verdict.reason ?? "untrusted")"
+                    )
+                )
+            }
+            guard let handle = dlopen(file.procPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+                let message = dlerror().map { String(cString: $0) } ?? "dlopen failed"
+                reasons.append(message.replacingFirst(file.procPath, with: path))
+                continue
+            }
+            file.keepOpen()
             guard let symbol = dlsym(handle, CMK_HTTPS_PERFORM_SYMBOL) else {
                 reasons.append("\(path): no symbol \(CMK_HTTPS_PERFORM_SYMBOL) (built for another cmk?)")
                 continue
             }
             return .success(unsafeBitCast(symbol, to: cmk_https_perform_fn.self))
         }
+        let place =
+            candidates.count == 1 && getenv(libraryEnvironmentVariable) != nil
+            ? "the file \(libraryEnvironmentVariable) names" : "\(libraryName) beside cmk or in <prefix>/lib/cmk"
         return .failure(
-            HTTPError(
-                .transportUnavailable,
-                "https needs \(libraryName) beside cmk or in <prefix>/lib/cmk (\(reasons.joined(separator: "; ")))"
-            )
+            HTTPError(.transportUnavailable, "https needs \(place) (\(reasons.joined(separator: "; ")))")
         )
+    }
+}
+
+extension String {
+    /// The string with its first occurrence of `target` replaced (dlopen names the descriptor).
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = firstRange(of: target) else { return self }
+        var copy = self
+        copy.replaceSubrange(range, with: replacement)
+        return copy
     }
 }
 
