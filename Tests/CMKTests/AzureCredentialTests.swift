@@ -134,9 +134,10 @@ struct AzureCredentialTests {
     static func fakeAzure(
         _ emulator: AzureEmulatorProcess,
         in directory: TemporaryDirectory,
-        body: String? = nil
+        body: String? = nil,
+        prelude: String = ""
     ) async throws {
-        var script = "#!/bin/sh\n"
+        var script = "#!/bin/sh\n" + prelude
         if let body {
             script += body
         } else {
@@ -199,6 +200,92 @@ struct AzureCredentialTests {
         let status = try AzureStatus(result: result)
         #expect(status.result.status == 3)
         #expect(status.summary("key-type").contains(reason), "\(status.summary("key-type"))")
+    }
+
+    @Test("an az that prints its token and leaves a background child holding stdout keeps its sign-in")
+    func azureCLIBackgroundChild() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let bin = try TemporaryDirectory("cmk-azure-bin")
+        defer { bin.cleanUp() }
+        // What az's telemetry upload does: a detached process that inherits stdout and outlives az.
+        try await Self.fakeAzure(emulator, in: bin, prelude: "sleep 8 &\n")
+        let (result, seconds) = try await runTimed(
+            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
+             "--timeout", "4"],
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
+        )
+        let status = try AzureStatus(result: result)
+        #expect(status.credential == "Azure CLI (az)", "\(status.output)")
+        #expect(status.state("key-type") == "ok", "\(status.summary("key-type"))")
+        #expect(result.status == 0, "\(status.output)")
+        // Waiting for the pipe's end (the 8 s sleep) instead of az would have hit the 4 s deadline.
+        #expect(seconds < 4 + deadlineGrace, "\(seconds) s")
+    }
+
+    @Test("az's error line is shown without tokens or secrets, and cut to 200 characters")
+    func azureCLIErrorRedacted() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let bin = try TemporaryDirectory("cmk-azure-bin")
+        defer { bin.cleanUp() }
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLWJ5dGVz"
+        let secret = "Xq8Q~abcDEF1234ghiJKL5678mnoPQR9012stu"
+        let padding = String(repeating: "retry later ", count: 40)
+        try await Self.fakeAzure(
+            emulator,
+            in: bin,
+            body: "echo \"ERROR: request failed: Authorization: Bearer \(jwt) client_secret=\(secret) \(padding)\" >&2\nexit 1\n"
+        )
+        let status = try await AzureStatus.run(
+            environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
+        )
+        #expect(status.result.status == 3)
+        let summary = status.summary("key-type")
+        #expect(summary.contains("Azure CLI exited with status 1: ERROR: request failed"), "\(summary)")
+        #expect(summary.contains("[redacted]"), "\(summary)")
+        for leaked in [jwt, secret, "eyJhbGci", "abcDEF1234"] {
+            #expect(!status.output.contains(leaked), "\(leaked) in \(summary)")
+        }
+        let line = try #require(summary.range(of: "ERROR: request failed").map { String(summary[$0.lowerBound...]) })
+        #expect(line.count <= 200, "\(line.count) characters: \(line)")
+    }
+
+    @Test("a FIFO as AZURE_FEDERATED_TOKEN_FILE is refused at once, naming the variable; the run ends on time")
+    func federatedTokenFIFO() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let directory = try TemporaryDirectory("cmk-azure-wi")
+        defer { directory.cleanUp() }
+        let fifo = directory.file("token")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let (result, seconds) = try await runTimed(
+            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
+             "--timeout", "3"],
+            environment: [
+                "CMK_ENDPOINT_OVERRIDE": emulator.origin, "AZURE_TENANT_ID": AzureEmulatorProcess.tenant,
+                "AZURE_CLIENT_ID": AzureEmulatorProcess.clientID, "AZURE_FEDERATED_TOKEN_FILE": fifo,
+            ]
+        )
+        #expect(seconds < 3 + deadlineGrace, "\(seconds) s")
+        let status = try AzureStatus(result: result)
+        #expect(result.status == 3, "\(status.output)")
+        #expect(
+            status.summary("key-type").contains("AZURE_FEDERATED_TOKEN_FILE=\(fifo) is a FIFO, not a regular file"),
+            "\(status.summary("key-type"))"
+        )
+        #expect(!(try await emulator.requests()).contains { $0.route == "login.token" })
+    }
+
+    @Test("a federated token file larger than 1 MiB is refused with its size")
+    func federatedTokenTooLarge() async throws {
+        let emulator = try await AzureEmulatorProcess("ready")
+        let directory = try TemporaryDirectory("cmk-azure-wi")
+        defer { directory.cleanUp() }
+        try directory.write("token", String(repeating: "a", count: 2 << 20))
+        let status = try await AzureStatus.run(environment: [
+            "CMK_ENDPOINT_OVERRIDE": emulator.origin, "AZURE_TENANT_ID": AzureEmulatorProcess.tenant,
+            "AZURE_CLIENT_ID": AzureEmulatorProcess.clientID, "AZURE_FEDERATED_TOKEN_FILE": directory.file("token"),
+        ])
+        #expect(status.result.status == 3)
+        #expect(status.summary("key-type").contains("is 2097152 bytes, more than the 1024 KiB allowed"), "\(status.summary("key-type"))")
     }
 
     @Test("AZURE_AUTHORITY_HOST must be the cloud's login host: the secret goes nowhere else")

@@ -4,7 +4,8 @@ import FoundationEssentials
 /// The Azure CLI's signed-in account: `az account get-access-token --resource … --output json`.
 ///
 /// `az` is a Python program (≈1 s); it runs with a deadline and is killed past it. Its stdout is
-/// the token, so stdout is never repeated; a failure shows the first line of stderr at most.
+/// the token, so stdout is never repeated; a failure shows the first line of stderr at most,
+/// with anything that looks like a token or a secret taken out (``redacted(_:)``).
 struct AzureCLICredential: TokenCredential {
     static let timeout: Duration = .seconds(20)
 
@@ -45,7 +46,7 @@ struct AzureCLICredential: TokenCredential {
             if text.contains("az login") {
                 return .failure(CallFailure(.unavailable, "Azure CLI is not signed in: run az login"))
             }
-            let firstLine = text.split(separator: "\n").first.map { String($0.prefix(160)) } ?? "no message"
+            let firstLine = text.split(separator: "\n").first.map { Self.redacted(String($0)) } ?? "no message"
             return .failure(CallFailure(.signIn, "Azure CLI exited with status \(output.status): \(firstLine)"))
         }
         return Self.reply(output, resource)
@@ -56,6 +57,44 @@ struct AzureCLICredential: TokenCredential {
             return .failure(CallFailure(.malformed, "Azure CLI printed something that is not a token reply"))
         }
         return .success(AccessToken(value: reply.accessToken, resource: resource))
+    }
+
+    /// The longest message kept from az's stderr.
+    static let messageLimit = 200
+
+    /// `line` with every JWT (`eyJ…`) and every long base64-like run replaced by `[redacted]`,
+    /// control characters dropped, and cut to `messageLimit` characters.
+    ///
+    /// az's errors have been seen to repeat the request, and a request can carry a token or a
+    /// client secret. A run counts as secret-like when it is 32 or more characters of the base64,
+    /// base64url and Azure-secret alphabets (letters, digits, `+/=_-.~`) with upper case, lower
+    /// case and digits in it: tokens and secrets are, words, paths, GUIDs and URLs almost never are.
+    static func redacted(_ line: String) -> String {
+        func isRunCharacter(_ c: Character) -> Bool {
+            c.isASCII && (c.isLetter || c.isNumber || "+/=_-.~".contains(c))
+        }
+        var result = ""
+        var run = ""
+        func flush() {
+            let secretLike =
+                run.count >= 32 && run.contains(where: \.isUppercase) && run.contains(where: \.isLowercase)
+                && run.contains(where: \.isNumber)
+            let jwtLike = run.count >= 10 && (run.hasPrefix("eyJ") || run.contains(".eyJ"))
+            result += secretLike || jwtLike ? "[redacted]" : run
+            run = ""
+        }
+        for character in line {
+            if isRunCharacter(character) {
+                run.append(character)
+            } else {
+                flush()
+                if !character.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                    result.append(character)
+                }
+            }
+        }
+        flush()
+        return result.count > messageLimit ? String(result.prefix(messageLimit - 1)) + "…" : result
     }
 
     /// Only a tenant id or domain goes on az's command line.

@@ -13,6 +13,8 @@ struct ClientCredential: TokenCredential {
         case federatedTokenFile(String)
     }
 
+    static let federatedTokenFileVariable = "AZURE_FEDERATED_TOKEN_FILE"
+
     let tenant: String
     let clientID: String
     let proof: Proof
@@ -38,8 +40,17 @@ struct ClientCredential: TokenCredential {
         case .secret(let secret):
             fields.append(("client_secret", secret))
         case .federatedTokenFile(let path):
-            guard let assertion = readTextFile(path)?.trimmingWhitespace(), !assertion.isEmpty else {
-                return .failure(CallFailure(.signIn, "cannot read the federated token file \(path)"))
+            let assertion: String
+            switch await readTextFile(path, namedBy: Self.federatedTokenFileVariable) {
+            case .failure(let error):
+                return .failure(CallFailure(.signIn, "workload identity: \(error.reason)"))
+            case .success(let text):
+                assertion = text.trimmingWhitespace()
+            }
+            guard !assertion.isEmpty else {
+                return .failure(
+                    CallFailure(.signIn, "workload identity: \(Self.federatedTokenFileVariable)=\(path) is empty")
+                )
             }
             fields.append(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
             fields.append(("client_assertion", assertion))

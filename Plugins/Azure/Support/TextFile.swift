@@ -1,3 +1,5 @@
+import CMKCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -6,21 +8,47 @@
     #error("the Azure provider's file reading needs Glibc or Musl")
 #endif
 
-/// A small text file's content (at most 1 MiB), or nil when it cannot be read.
+/// Why a file named by the environment could not be read; the reason names the variable.
+struct TextFileError: Error, Sendable {
+    var reason: String
+}
+
+/// The text of a small regular file named by environment variable `variable` (at most `limit`
+/// bytes): the federated token file is all the provider reads from disk.
 ///
-/// One thin shim over open/read: the federated token file is all the provider reads from disk.
-func readTextFile(_ path: String) -> String? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    while bytes.count < 1 << 20 {
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count < 0 { return nil }
-        if count == 0 { break }
-        bytes += buffer[0..<count]
+/// Opened with O_NONBLOCK and checked with fstat, so that a FIFO (or a device) in the variable is
+/// refused at once instead of blocking in open(2); read on a thread of its own, so that even a
+/// slow file system never holds one of the cooperative pool's two threads.
+func readTextFile(_ path: String, namedBy variable: String, limit: Int = 1 << 20) async -> Result<
+    String, TextFileError
+> {
+    await runOnOwnThread { readBlocking(path, namedBy: variable, limit: limit) }
+}
+
+private func readBlocking(_ path: String, namedBy variable: String, limit: Int) -> Result<String, TextFileError> {
+    let file: OpenedFile
+    switch OpenedFile.open(path) {
+    case .success(let opened): file = opened
+    case .failure(let refusal): return .failure(TextFileError(reason: "\(variable)=\(refusal.reason)"))
     }
-    return String(decoding: bytes, as: UTF8.self)
+    guard file.size <= UInt64(limit) else {
+        return .failure(
+            TextFileError(reason: "\(variable)=\(path) is \(file.size) bytes, more than the \(limit >> 10) KiB allowed")
+        )
+    }
+    var bytes = [UInt8](repeating: 0, count: Int(file.size))
+    var done = 0
+    while done < bytes.count {
+        let count = bytes.withUnsafeMutableBytes {
+            pread(file.descriptor, $0.baseAddress! + done, $0.count - done, off_t(done))
+        }
+        if count < 0 && errno == EINTR { continue }
+        if count < 0 { return .failure(TextFileError(reason: "\(variable)=\(path): cannot read: \(errnoText())")) }
+        if count == 0 { break }  // it shrank: what was there is what there is
+        done += count
+    }
+    guard let text = String(validating: bytes[0..<done], as: UTF8.self) else {
+        return .failure(TextFileError(reason: "\(variable)=\(path) is not UTF-8 text"))
+    }
+    return .success(text)
 }
