@@ -131,6 +131,19 @@ struct LoadFailureTests {
         #expect(result.stderr.contains("/nonexistent/cmk-plugins: plugin directory does not exist"))
     }
 
+    @Test("10,000 missing plugin directories are three warnings and one line for the rest")
+    func manyMissingDirectories() async throws {
+        let missing = (0..<10_000).map { "/nx/\($0)" }
+        let result = try await runCMK(["providers"], environment: ["CMK_PLUGIN_PATH": missing.joined(separator: ":")])
+        #expect(result.status == 0)
+        let warnings = result.stderr.split(separator: "\n").filter { $0.contains("plugin directory does not exist") }
+        #expect(warnings.count == 4, "\(warnings.prefix(6))")
+        #expect(warnings.first?.contains("/nx/0:") == true, "\(warnings.prefix(6))")
+        #expect(warnings.last?.contains("/nx/3: ") == true, "\(warnings.prefix(6))")
+        #expect(warnings.last?.contains("and so do 9996 more") == true, "\(warnings.prefix(6))")
+        #expect(!result.stderr.contains("/nx/4:"))
+    }
+
     @Test("deleting a provider's library removes it: cmk never links a provider")
     func providerDisappearsWithItsFile() async throws {
         // A hard link of cmk alone in a directory finds only the providers beside it. (A copy

@@ -51,21 +51,13 @@ package struct PluginSearchPath: Sendable, Equatable {
     package func candidates(trust: TrustPolicy? = nil) -> (files: [String], problems: [LoadError]) {
         var files: [String] = []
         var problems: [LoadError] = []
+        var missing: [Directory] = []
         var seenDirectories = Set<String>()
         for directory in directories {
             let canonical = realPath(directory.path) ?? directory.path
             guard seenDirectories.insert(canonical).inserted else { continue }
             guard let names = listDirectory(directory.path) else {
-                if directory.explicit {
-                    problems.append(
-                        LoadError(
-                            .missingDirectory,
-                            path: directory.path,
-                            reason:
-                                "plugin directory does not exist or cannot be read (from \(directory.origin))"
-                        )
-                    )
-                }
+                if directory.explicit { missing.append(directory) }
                 continue
             }
             if let refusal = trust?.checkDirectory(directory.path) {
@@ -76,7 +68,32 @@ package struct PluginSearchPath: Sendable, Equatable {
                 files.append(directory.path.hasSuffix("/") ? directory.path + name : "\(directory.path)/\(name)")
             }
         }
-        return (files, problems)
+        return (files, Self.missingDirectoryProblems(missing) + problems)
+    }
+
+    /// Missing directories listed one per line up to `listedMissing`, then one line for the rest:
+    /// a CMK_PLUGIN_PATH of 10,000 missing entries must not print 10,000 warnings.
+    package static let listedMissing = 3
+
+    private static func missingDirectoryProblems(_ directories: [Directory]) -> [LoadError] {
+        func problem(_ directory: Directory, _ more: String = "") -> LoadError {
+            LoadError(
+                .missingDirectory,
+                path: directory.path,
+                reason: "plugin directory does not exist or cannot be read (from \(directory.origin))\(more)"
+            )
+        }
+        var problems = directories.prefix(listedMissing).map { problem($0) }
+        if directories.count > listedMissing {
+            let rest = directories.count - listedMissing - 1
+            problems.append(
+                problem(
+                    directories[listedMissing],
+                    rest == 0 ? "" : "; and so do \(rest) more named after it (not listed)"
+                )
+            )
+        }
+        return problems
     }
 }
 
