@@ -191,8 +191,10 @@ struct AzureCredentialTests {
         defer { bin.cleanUp() }
         try await Self.fakeAzure(emulator, in: bin, body: body)
         let (result, seconds) = try await runTimed(
-            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
-             "--timeout", "2"],
+            [
+                "status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
+                "--timeout", "2",
+            ],
             environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
         )
         // The process's own lifetime: far below the 30 s the hanging `az` would take.
@@ -210,8 +212,10 @@ struct AzureCredentialTests {
         // What az's telemetry upload does: a detached process that inherits stdout and outlives az.
         try await Self.fakeAzure(emulator, in: bin, prelude: "sleep 8 &\n")
         let (result, seconds) = try await runTimed(
-            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
-             "--timeout", "4"],
+            [
+                "status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
+                "--timeout", "4",
+            ],
             environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
         )
         let status = try AzureStatus(result: result)
@@ -233,7 +237,8 @@ struct AzureCredentialTests {
         try await Self.fakeAzure(
             emulator,
             in: bin,
-            body: "echo \"ERROR: request failed: Authorization: Bearer \(jwt) client_secret=\(secret) \(padding)\" >&2\nexit 1\n"
+            body:
+                "echo \"ERROR: request failed: Authorization: Bearer \(jwt) client_secret=\(secret) \(padding)\" >&2\nexit 1\n"
         )
         let status = try await AzureStatus.run(
             environment: ["CMK_ENDPOINT_OVERRIDE": emulator.origin, "PATH": "\(bin.path):/usr/bin:/bin"]
@@ -257,8 +262,10 @@ struct AzureCredentialTests {
         let fifo = directory.file("token")
         #expect(mkfifo(fifo, 0o600) == 0)
         let (result, seconds) = try await runTimed(
-            ["status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
-             "--timeout", "3"],
+            [
+                "status", "--provider", "azure", "--output", "json", "--key-uri", AzureEmulatorProcess.keyURI,
+                "--timeout", "3",
+            ],
             environment: [
                 "CMK_ENDPOINT_OVERRIDE": emulator.origin, "AZURE_TENANT_ID": AzureEmulatorProcess.tenant,
                 "AZURE_CLIENT_ID": AzureEmulatorProcess.clientID, "AZURE_FEDERATED_TOKEN_FILE": fifo,
@@ -285,7 +292,10 @@ struct AzureCredentialTests {
             "AZURE_CLIENT_ID": AzureEmulatorProcess.clientID, "AZURE_FEDERATED_TOKEN_FILE": directory.file("token"),
         ])
         #expect(status.result.status == 3)
-        #expect(status.summary("key-type").contains("is 2097152 bytes, more than the 1024 KiB allowed"), "\(status.summary("key-type"))")
+        #expect(
+            status.summary("key-type").contains("is 2097152 bytes, more than the 1024 KiB allowed"),
+            "\(status.summary("key-type"))"
+        )
     }
 
     @Test("AZURE_AUTHORITY_HOST must be the cloud's login host: the secret goes nowhere else")

@@ -22,18 +22,58 @@ struct HostilePluginTests {
     static let callDeadline = 3.0
 
     static let cases: [Case] = [
-        Case(mode: "crash", isolated: true, status: 1, message: "provider 'hostile' failed: crashed (signal 11, SIGSEGV)"),
+        Case(
+            mode: "crash",
+            isolated: true,
+            status: 1,
+            message: "provider 'hostile' failed: crashed (signal 11, SIGSEGV)"
+        ),
         Case(mode: "exit0", isolated: true, status: 1, message: "provider 'hostile' failed: its worker sent no reply"),
         Case(mode: "fork-holds-stdout", isolated: false, status: 0, message: nil),
         Case(mode: "fork-holds-stdout", isolated: true, status: 0, message: nil),
         Case(mode: "close-stdio-hang", isolated: false, status: 1, message: nil),
-        Case(mode: "close-stdio-hang", isolated: true, status: 1, message: "provider 'hostile' failed: no reply within"),
-        Case(mode: "setsid-grandchild", isolated: false, status: 1, message: "provider 'hostile' failed: no reply within"),
-        Case(mode: "setsid-grandchild", isolated: true, status: 1, message: "provider 'hostile' failed: no reply within"),
-        Case(mode: "invalid-utf8", isolated: false, status: 1, message: "provider 'hostile' failed: its status reply is not valid UTF-8"),
-        Case(mode: "invalid-utf8", isolated: true, status: 1, message: "provider 'hostile' failed: its status reply is not valid UTF-8"),
-        Case(mode: "huge", isolated: false, status: 1, message: "provider 'hostile' failed: its reply is larger than 16 MiB"),
-        Case(mode: "huge", isolated: true, status: 1, message: "provider 'hostile' failed: its reply is larger than 16 MiB"),
+        Case(
+            mode: "close-stdio-hang",
+            isolated: true,
+            status: 1,
+            message: "provider 'hostile' failed: no reply within"
+        ),
+        Case(
+            mode: "setsid-grandchild",
+            isolated: false,
+            status: 1,
+            message: "provider 'hostile' failed: no reply within"
+        ),
+        Case(
+            mode: "setsid-grandchild",
+            isolated: true,
+            status: 1,
+            message: "provider 'hostile' failed: no reply within"
+        ),
+        Case(
+            mode: "invalid-utf8",
+            isolated: false,
+            status: 1,
+            message: "provider 'hostile' failed: its status reply is not valid UTF-8"
+        ),
+        Case(
+            mode: "invalid-utf8",
+            isolated: true,
+            status: 1,
+            message: "provider 'hostile' failed: its status reply is not valid UTF-8"
+        ),
+        Case(
+            mode: "huge",
+            isolated: false,
+            status: 1,
+            message: "provider 'hostile' failed: its reply is larger than 16 MiB"
+        ),
+        Case(
+            mode: "huge",
+            isolated: true,
+            status: 1,
+            message: "provider 'hostile' failed: its reply is larger than 16 MiB"
+        ),
     ]
 
     @Test("a hostile provider ends cmk with its documented status, on time", arguments: cases)

@@ -95,10 +95,20 @@ struct SubprocessTests {
 
     @Test("exit statuses and signals are told apart")
     func statusAndSignal() async throws {
-        let exited = try await Subprocess.run("/bin/sh", ["-c", "exit 130"], environment: [:], deadline: .now + .seconds(20))
+        let exited = try await Subprocess.run(
+            "/bin/sh",
+            ["-c", "exit 130"],
+            environment: [:],
+            deadline: .now + .seconds(20)
+        )
         #expect(exited.status == 130)
         #expect(exited.signal == nil)
-        let killed = try await Subprocess.run("/bin/sh", ["-c", "kill -SEGV $$"], environment: [:], deadline: .now + .seconds(20))
+        let killed = try await Subprocess.run(
+            "/bin/sh",
+            ["-c", "kill -SEGV $$"],
+            environment: [:],
+            deadline: .now + .seconds(20)
+        )
         #expect(killed.signal == SIGSEGV)
         #expect(killed.status == 128 + SIGSEGV)
     }

@@ -87,7 +87,8 @@ struct TrustPolicyTests {
             defines: ["HOSTILE_NAME=\"swapped\"", "HOSTILE_CONSTRUCTOR_MARKER"]
         )
         let target = plugins.file("libcmk-provider-swapped.so")
-        let digest = try await runProcess("/usr/bin/sha256sum", [good]).stdout.split(separator: " ").first.map(String.init) ?? ""
+        let digest =
+            try await runProcess("/usr/bin/sha256sum", [good]).stdout.split(separator: " ").first.map(String.init) ?? ""
         try config.write("cmk/config", "[pins]\nswapped = \(digest)\n")
         #expect(link(good, target) == 0)
 

@@ -402,12 +402,16 @@ import Testing
         #expect(symlink(good, link) == 0)
 
         func reason(_ path: String, followSymlinks: Bool = true) -> String? {
-            if case .failure(let refusal) = OpenedFile.open(path, followSymlinks: followSymlinks) { return refusal.reason }
+            if case .failure(let refusal) = OpenedFile.open(path, followSymlinks: followSymlinks) {
+                return refusal.reason
+            }
             return nil
         }
         #expect(reason(fifo) == "\(fifo) is a FIFO, not a regular file")
         #expect(reason(folder) == "\(folder) is a directory, not a regular file")
-        #expect(reason(dangling) == "\(dangling) is a dangling symlink to \(directory.path)/gone.so, which does not exist")
+        #expect(
+            reason(dangling) == "\(dangling) is a dangling symlink to \(directory.path)/gone.so, which does not exist"
+        )
         #expect(reason(link) == nil, "a symlink is followed by default")
         #expect(reason(link, followSymlinks: false) == "\(link) is a symlink (to \(good)); it is not followed here")
         #expect(try OpenedFile.open(link).get().location == good)

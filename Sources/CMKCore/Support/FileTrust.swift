@@ -45,10 +45,14 @@ package final class OpenedFile: @unchecked Sendable {
             let error = errno
             if let target = symlinkTarget(path) {
                 if error == ENOENT {
-                    return .failure(FileRefusal(.missing, "\(path) is a dangling symlink to \(target), which does not exist"))
+                    return .failure(
+                        FileRefusal(.missing, "\(path) is a dangling symlink to \(target), which does not exist")
+                    )
                 }
                 if error == ELOOP && !followSymlinks {
-                    return .failure(FileRefusal(.notRegular, "\(path) is a symlink (to \(target)); it is not followed here"))
+                    return .failure(
+                        FileRefusal(.notRegular, "\(path) is a symlink (to \(target)); it is not followed here")
+                    )
                 }
             }
             let code: FileRefusal.Code = error == ENOENT ? .missing : .unreadable
@@ -153,7 +157,9 @@ package enum FileTrust {
         if let problem = problem(path: file.path, owner: file.owner, mode: file.mode, uid: uid, isParent: false) {
             return .refused(problem)
         }
-        guard let absolute = absolutePath(file.path) else { return .refused("cannot check \(file.path): \(errnoText())") }
+        guard let absolute = absolutePath(file.path) else {
+            return .refused("cannot check \(file.path): \(errnoText())")
+        }
         return checkDirectories(above: [file.location, absolute], uid: uid)
     }
 

@@ -178,7 +178,9 @@ public enum Subprocess {
                     )
                 }
                 if inPipe.write >= 0 && entries[2].revents != 0 {
-                    let count = input.withUnsafeBytes { write(inPipe.write, $0.baseAddress! + written, $0.count - written) }
+                    let count = input.withUnsafeBytes {
+                        write(inPipe.write, $0.baseAddress! + written, $0.count - written)
+                    }
                     if count > 0 { written += count }
                     // Done, or the child closed its input (EPIPE): either way, no more to send.
                     if written == input.count || (count < 0 && errno != EAGAIN && errno != EINTR) {

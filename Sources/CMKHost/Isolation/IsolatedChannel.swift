@@ -41,9 +41,9 @@ package struct IsolatedChannel: ProviderChannel {
                 stop: .terminate,
                 killGroupAtExit: true
             )
-        } catch where error.code == .timedOut {
+        } catch  where error.code == .timedOut {
             throw ProviderCallError(.timedOut, "no reply within \(timeout); its worker process was stopped")
-        } catch where error.code == .outputTooLarge {
+        } catch  where error.code == .outputTooLarge {
             throw ProviderReply.tooLarge(nil)
         } catch {
             throw ProviderCallError(.unavailable, "cannot start a worker: \(error.reason)")

@@ -21,7 +21,9 @@ import FoundationEssentials
 enum WorkerCommand {
     static func run(_ arguments: [String]) async -> ExitStatus {
         guard arguments.count == 3, arguments[0] == IsolatedChannel.digestOption else {
-            writeOut(Array(#"{"error":{"code":"bad-request","message":"usage: cmk __worker --sha256 DIGEST PATH"}}"#.utf8))
+            writeOut(
+                Array(#"{"error":{"code":"bad-request","message":"usage: cmk __worker --sha256 DIGEST PATH"}}"#.utf8)
+            )
             return .usage
         }
         WorkerLifetime.begin()
