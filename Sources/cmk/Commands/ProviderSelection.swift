@@ -47,11 +47,16 @@ enum ProviderSelection {
         let given = arguments.providerOptions.keys.sorted()
         var declaredBy: [String: [ProviderOption]] = [:]
         if !given.isEmpty {
+            var everyProviderAnswered = true
             for provider in session.catalog.providers {
-                declaredBy[provider.name] = (try? await session.options(of: provider, timeout: timeout)) ?? []
+                if let options = try? await session.options(of: provider, timeout: timeout) {
+                    declaredBy[provider.name] = options
+                } else {
+                    everyProviderAnswered = false  // its options are not known: no claim about them
+                }
             }
             let everyOption = Set(declaredBy.values.flatMap { $0.map(\.name) })
-            if let unknown = given.first(where: { !everyOption.contains($0) }) {
+            if everyProviderAnswered, let unknown = given.first(where: { !everyOption.contains($0) }) {
                 let candidates = command.options.union(command.flags).union(everyOption)
                 throw UsageError(
                     "unknown option '--\(unknown)'" + Arguments.didYouMean(Suggestion.closest(to: unknown, in: candidates))
