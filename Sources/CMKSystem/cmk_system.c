@@ -12,6 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -130,8 +135,9 @@ int cmk_write_on_signal(int signal, int fd) {
     return sigaction(signal, &action, NULL) == 0 ? 0 : errno;
 }
 
-/* The first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
-static const uint32_t round_constants[64] = {
+/* The first 32 bits of the fractional parts of the cube roots of the first 64 primes. Aligned:
+   the x86 code adds them with paddd from memory, which faults on an unaligned operand. */
+static const uint32_t round_constants[64] __attribute__((aligned(16))) = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -145,7 +151,8 @@ static const uint32_t round_constants[64] = {
 /* A macro, not a function: debug builds compile C at -O0, where a call per rotation halves the speed. */
 #define rotr(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-void cmk_sha256_blocks(uint32_t state[8], const uint8_t *blocks, size_t count) {
+/* The portable block function: FIPS 180-4 as written. */
+static void sha256_blocks_portable(uint32_t state[8], const uint8_t *blocks, size_t count) {
     for (; count > 0; count--, blocks += 64) {
         uint32_t w[64];
         for (int t = 0; t < 16; t++) {
@@ -180,4 +187,100 @@ void cmk_sha256_blocks(uint32_t state[8], const uint8_t *blocks, size_t count) {
         state[6] += g;
         state[7] += h;
     }
+}
+
+#if defined(__x86_64__)
+/* SHA, SSE4.1 and SSSE3, read from cpuid (leaf 7 EBX bit 29; leaf 1 ECX bits 19 and 9). */
+static int has_sha_extensions(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9))) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 29)) != 0;
+}
+
+/* Four rounds: xmm0 = W[4i..4i+3] + K[4i..4i+3]; CDGH (xmm2) and ABEF (xmm1) take two each. */
+#define ASM_ROUNDS(w, i)                                                                                      \
+    "movdqa " w ", %%xmm0\n\t"                                                                                \
+    "paddd " #i "*16(%[k]), %%xmm0\n\t"                                                                       \
+    "sha256rnds2 %%xmm0, %%xmm1, %%xmm2\n\t"                                                                  \
+    "pshufd $0x0E, %%xmm0, %%xmm0\n\t"                                                                        \
+    "sha256rnds2 %%xmm0, %%xmm2, %%xmm1\n\t"
+/* The next four schedule words into w0 (the oldest of the last sixteen; w3 the newest):
+   w0 = msg2(msg1(w0, w1) + (w3:w2 shifted right by one word), w3). */
+#define ASM_SCHEDULE(w0, w1, w2, w3)                                                                          \
+    "sha256msg1 " w1 ", " w0 "\n\t"                                                                           \
+    "movdqa " w3 ", %%xmm7\n\t"                                                                               \
+    "palignr $4, " w2 ", %%xmm7\n\t"                                                                          \
+    "paddd %%xmm7, " w0 "\n\t"                                                                                \
+    "sha256msg2 " w3 ", " w0 "\n\t"
+#define W0 "%%xmm3"
+#define W1 "%%xmm4"
+#define W2 "%%xmm5"
+#define W3 "%%xmm6"
+
+/*
+ * The same function with the x86 SHA extensions (Intel's published use of sha256rnds2,
+ * sha256msg1 and sha256msg2): the state kept as ABEF and CDGH, four rounds per step, the
+ * message schedule four words at a time. One block is one asm statement: debug builds compile
+ * C at -O0, where the same code in intrinsics spills every value to the stack (110 MB/s); as
+ * assembly it runs at the CPU's speed in every build (1.5 GB/s here).
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_x86(uint32_t state[8], const uint8_t *blocks,
+                                                                           size_t count) {
+    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[0]), 0xB1); /* CDAB */
+    __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[4]), 0x1B); /* EFGH */
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);                                     /* ABEF */
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);                                           /* CDGH */
+    for (; count > 0; count--, blocks += 64) {
+        __asm__ volatile("movdqa %[abef], %%xmm1\n\t"
+                         "movdqa %[cdgh], %%xmm2\n\t"
+                         "movdqu 0(%[data]), " W0 "\n\t"
+                         "pshufb %[mask], " W0 "\n\t"
+                         "movdqu 16(%[data]), " W1 "\n\t"
+                         "pshufb %[mask], " W1 "\n\t"
+                         "movdqu 32(%[data]), " W2 "\n\t"
+                         "pshufb %[mask], " W2 "\n\t"
+                         "movdqu 48(%[data]), " W3 "\n\t"
+                         "pshufb %[mask], " W3 "\n\t"                                   /* */
+                         ASM_ROUNDS(W0, 0) ASM_SCHEDULE(W0, W1, W2, W3)                  /* rounds 0-3 */
+                         ASM_ROUNDS(W1, 1) ASM_SCHEDULE(W1, W2, W3, W0)                  /* 4-7 */
+                         ASM_ROUNDS(W2, 2) ASM_SCHEDULE(W2, W3, W0, W1)                  /* 8-11 */
+                         ASM_ROUNDS(W3, 3) ASM_SCHEDULE(W3, W0, W1, W2)                  /* 12-15 */
+                         ASM_ROUNDS(W0, 4) ASM_SCHEDULE(W0, W1, W2, W3)                  /* 16-19 */
+                         ASM_ROUNDS(W1, 5) ASM_SCHEDULE(W1, W2, W3, W0)                  /* 20-23 */
+                         ASM_ROUNDS(W2, 6) ASM_SCHEDULE(W2, W3, W0, W1)                  /* 24-27 */
+                         ASM_ROUNDS(W3, 7) ASM_SCHEDULE(W3, W0, W1, W2)                  /* 28-31 */
+                         ASM_ROUNDS(W0, 8) ASM_SCHEDULE(W0, W1, W2, W3)                  /* 32-35 */
+                         ASM_ROUNDS(W1, 9) ASM_SCHEDULE(W1, W2, W3, W0)                  /* 36-39 */
+                         ASM_ROUNDS(W2, 10) ASM_SCHEDULE(W2, W3, W0, W1)                 /* 40-43 */
+                         ASM_ROUNDS(W3, 11) ASM_SCHEDULE(W3, W0, W1, W2)                 /* 44-47 */
+                         ASM_ROUNDS(W0, 12) ASM_ROUNDS(W1, 13) ASM_ROUNDS(W2, 14) ASM_ROUNDS(W3, 15) /* 48-63 */
+                         "paddd %%xmm1, %[abef]\n\t"
+                         "paddd %%xmm2, %[cdgh]\n\t"
+                         : [abef] "+x"(state0), [cdgh] "+x"(state1)
+                         : [data] "r"(blocks), [k] "r"(round_constants), [mask] "x"(byteswap)
+                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "memory");
+    }
+    tmp = _mm_shuffle_epi32(state0, 0x1B);       /* FEBA */
+    state1 = _mm_shuffle_epi32(state1, 0xB1);    /* DCHG */
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0); /* DCBA */
+    state1 = _mm_alignr_epi8(state1, tmp, 8);    /* HGFE */
+    _mm_storeu_si128((__m128i *)&state[0], state0);
+    _mm_storeu_si128((__m128i *)&state[4], state1);
+}
+#endif
+
+void cmk_sha256_blocks(uint32_t state[8], const uint8_t *blocks, size_t count) {
+#if defined(__x86_64__)
+    if (has_sha_extensions()) {
+        sha256_blocks_x86(state, blocks, count);
+        return;
+    }
+#endif
+    sha256_blocks_portable(state, blocks, count);
+}
+
+void cmk_sha256_blocks_portable(uint32_t state[8], const uint8_t *blocks, size_t count) {
+    sha256_blocks_portable(state, blocks, count);
 }

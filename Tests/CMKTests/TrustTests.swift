@@ -1,5 +1,6 @@
 import CMKCore
 import CMKHost
+import CMKSystem
 import Foundation
 import Testing
 
@@ -79,6 +80,24 @@ import Testing
         }
         #expect(hasher.finalize() == SHA256.hash(million.input))
         #expect(SHA256.hexDigest(of: repeatElement(UInt8(ascii: "a"), count: 1_000_000)) == million.digest)
+    }
+
+    /// The block function the hasher calls (the CPU's SHA extensions where there are some) and
+    /// the portable one agree, block by block, on a megabyte of varied input and random states.
+    @Test func sha256BlockFunctionsAgree() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for _ in 0..<200 {
+            let start = 64 * Int.random(in: 0..<1000, using: &generator)
+            let count = Int.random(in: 1...16, using: &generator)
+            var chosen = (0..<8).map { _ in UInt32.random(in: 0...UInt32.max, using: &generator) }
+            var portable = chosen
+            bytes.withUnsafeBufferPointer { buffer in
+                cmk_sha256_blocks(&chosen, buffer.baseAddress! + start, count)
+                cmk_sha256_blocks_portable(&portable, buffer.baseAddress! + start, count)
+            }
+            #expect(chosen == portable, "\(count) blocks at \(start)")
+        }
     }
 
     @Test func sha256OfFileEqualsInMemory() throws {

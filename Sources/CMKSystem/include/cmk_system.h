@@ -6,7 +6,8 @@
  * Swift code in a forked child of a multi-threaded process could take a lock held by a thread
  * that does not exist there. Each function is one wrapper; errors come back as errno values.
  * One exception, for speed: SHA-256's block function, which a debug build of Swift runs at
- * 8 MB/s (hashing both providers cost a second per worker) against 80 MB/s for C at -O0.
+ * 8 MB/s (hashing both providers cost a second per worker) against 80 MB/s for C at -O0, and
+ * 1.5 GB/s with the x86 SHA extensions in assembly.
  */
 #ifndef CMK_SYSTEM_H
 #define CMK_SYSTEM_H
@@ -15,8 +16,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Mixes `count` 64-byte blocks at `blocks` into `state` (FIPS 180-4, section 6.2.2). */
+/* Mixes `count` 64-byte blocks at `blocks` into `state` (FIPS 180-4, section 6.2.2), with the
+   CPU's SHA extensions where it has them (x86-64), else the portable code. */
 void cmk_sha256_blocks(uint32_t state[8], const uint8_t *blocks, size_t count);
+
+/* The portable code alone: for the tests that compare the two. */
+void cmk_sha256_blocks_portable(uint32_t state[8], const uint8_t *blocks, size_t count);
 
 /*
  * Starts `path` with `argv` and `envp` in a process group of its own, with `in_fd`, `out_fd`
