@@ -155,7 +155,8 @@ enum StatusCommand: Command {
     ///
     /// The provider is told less than what is left (half, at most 1.5 s, is kept back), so
     /// that when its slowest call runs out it still has time to answer with what it found; the
-    /// host waits for the reply until the deadline, plus half a second for a reply already on its way.
+    /// host waits for the reply until the deadline, plus a second for a reply already on its way
+    /// (on a loaded machine, a provider's threads may wait that long to be scheduled).
     static func requestStatus(_ selected: SelectedProvider, deadline: RunDeadline, context: CommandContext)
         async throws(ProviderCallError) -> StatusReport
     {
@@ -172,7 +173,7 @@ enum StatusCommand: Command {
             .status,
             request,
             as: StatusReport.self,
-            timeout: left + .milliseconds(500)
+            timeout: left + .seconds(1)
         )
     }
 }
