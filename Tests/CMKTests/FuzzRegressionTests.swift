@@ -17,4 +17,25 @@ struct FuzzRegressionTests {
         #expect(result.stderr.contains("is not ASCII"), "\(result.stderr)")
         #expect(!result.stdout.contains("contosok"))
     }
+
+    /// fuzz/corpus/bearer-challenge/no-tenant-path: the tenant was the last '/'-separated piece of
+    /// the whole URL, so a challenge without a path gave the host as the tenant.
+    @Test("a Bearer challenge whose authorization URL has no path names no tenant")
+    func challengeWithoutTenant() async throws {
+        let vault = try LoopbackServer { _ in
+            ServerResponse(
+                status: 401,
+                headers: [
+                    "WWW-Authenticate":
+                        "Bearer authorization=\"https://login.microsoftonline.com\", resource=\"https://vault.azure.net\""
+                ],
+                text: "{}"
+            )
+        }
+        defer { vault.stop() }
+        let status = try await AzureStatus.run(environment: ["CMK_ENDPOINT_OVERRIDE": vault.origin])
+        let consent = status.remediation("app-consent")
+        #expect(consent.contains("https://login.microsoftonline.com/common/oauth2/authorize"), "\(consent)")
+        #expect(!status.output.contains("login.microsoftonline.com/login.microsoftonline.com"))
+    }
 }
