@@ -39,3 +39,33 @@ struct FuzzRegressionTests {
         #expect(!status.output.contains("login.microsoftonline.com/login.microsoftonline.com"))
     }
 }
+
+/// fuzz/run url-parts: URLs that were accepted and then written back (`URLParts.url`, the Host
+/// header, the endpoint override's path) as another URL, or with a space or line break that
+/// splits the request.
+@Suite("Fuzzing regressions: URLs")
+struct FuzzURLRegressionTests {
+    @Test(
+        "a URL that would be written back as another one is refused",
+        arguments: [
+            "https://{::1]:83/x", "http://[::1]x/", "http://[::g]/", "http://a:b:80/", "http://h/a b",
+            "http://h/a\r\nX-Injected: 1", "http://h\t/",
+        ]
+    )
+    func refused(_ url: String) {
+        #expect(throws: HTTPError(.invalidURL, "")) { try URLParts(parsing: url) }
+    }
+
+    @Test(
+        "well-formed URLs still parse and write back the same",
+        arguments: [
+            "http://[::1]:8080/x", "https://[fd00:ec2::254]/latest", "http://127.0.0.1:8080/",
+            "https://management.azure.com/subscriptions?api-version=2022-12-01",
+        ]
+    )
+    func accepted(_ url: String) throws {
+        let parts = try URLParts(parsing: url)
+        #expect(parts.url == url)
+        #expect(try URLParts(parsing: parts.url) == parts)
+    }
+}

@@ -117,6 +117,10 @@ package struct URLParts: Sendable, Equatable {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             authority = authority[authority.index(after: close)...]
+            // Only a port may follow: `[::1]x` would be written back as `[::1]`.
+            guard authority.isEmpty || authority.hasPrefix(":") else {
+                throw HTTPError(.invalidURL, "'\(url)': bad IPv6 literal")
+            }
             if authority.hasPrefix(":") {
                 guard let value = Int(authority.dropFirst()), (1...65535).contains(value) else {
                     throw HTTPError(.invalidURL, "'\(url)': bad port")
