@@ -68,4 +68,18 @@ struct FuzzURLRegressionTests {
         #expect(parts.url == url)
         #expect(try URLParts(parsing: parts.url) == parts)
     }
+
+    /// `080` is no number to the resolver, which then asks DNS for the name "127.0.080.1".
+    @Test(
+        "an endpoint override that only looks like 127.x is refused",
+        arguments: ["http://127.0.080.1:8080", "http://127.0.0.010:8080", "http://127.+0.0.1:8080"]
+    )
+    func overrideLookAlike(_ origin: String) {
+        #expect(throws: HTTPError(.overrideRefused, "")) {
+            try EndpointOverride(environment: [EndpointOverride.environmentVariable: origin])
+        }
+        #expect(throws: Never.self) {
+            try EndpointOverride(environment: [EndpointOverride.environmentVariable: "http://127.0.0.1:8080"])
+        }
+    }
 }

@@ -173,7 +173,13 @@ package struct URLParts: Sendable, Equatable {
     package var isLoopback: Bool {
         if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        // Decimal digits only, no leading zeros: the resolver reads `010` as octal, and `080` or `+1`
+        // not as a number at all (it then asks DNS, which may answer with any address).
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { octet in
+                UInt8(octet) != nil && octet.utf8.allSatisfy { (48...57).contains($0) }
+                    && (octet == "0" || !octet.hasPrefix("0"))
+            }
     }
 }
 
