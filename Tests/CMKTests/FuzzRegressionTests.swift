@@ -83,3 +83,13 @@ struct FuzzURLRegressionTests {
         }
     }
 }
+
+/// fuzz/run compact-json: the compact reader must never read another value than JSONDecoder.
+@Suite("Fuzzing regressions: compact JSON")
+struct FuzzCompactJSONRegressionTests {
+    @Test("a repeated key makes the compact reader give up (JSONDecoder keeps the first, it kept the last)")
+    func repeatedKey() {
+        #expect(CompactJSONValue.parse(Array(#"{"a":"1","a":"2"}"#.utf8)) == nil)
+        #expect(CompactJSONValue.parse(Array(#"{"a":"1","b":"2"}"#.utf8)) == .object(["a": .string("1"), "b": .string("2")]))
+    }
+}

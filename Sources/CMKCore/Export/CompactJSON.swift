@@ -163,7 +163,8 @@ package enum CompactJSONValue: Equatable, Sendable {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
-                guard let member = value() else { return nil }
+                // A repeated key: JSONDecoder keeps the first, so give up rather than read another value.
+                guard let member = value(), members[key] == nil else { return nil }
                 members[key] = member
                 skipSpace()
                 guard index < bytes.count else { return nil }
