@@ -92,4 +92,11 @@ struct FuzzCompactJSONRegressionTests {
         #expect(CompactJSONValue.parse(Array(#"{"a":"1","a":"2"}"#.utf8)) == nil)
         #expect(CompactJSONValue.parse(Array(#"{"a":"1","b":"2"}"#.utf8)) == .object(["a": .string("1"), "b": .string("2")]))
     }
+
+    @Test("a \\u escape is four hex digits, without a sign")
+    func signedEscape() {
+        #expect(CompactJSONValue.parse(Array(#""\u+0FA""#.utf8)) == nil)
+        #expect(CompactJSONValue.parse(Array(#""\u-0FA""#.utf8)) == nil)
+        #expect(CompactJSONValue.parse(Array(#""\u00FA""#.utf8)) == .string("\u{FA}"))
+    }
 }
