@@ -100,3 +100,23 @@ struct FuzzCompactJSONRegressionTests {
         #expect(CompactJSONValue.parse(Array(#""\u00FA""#.utf8)) == .string("\u{FA}"))
     }
 }
+
+/// fuzz/run socket-response: the reader found Content-Length by splitting the head on CRLF only,
+/// the parser also on a bare LF, so a response whose Content-Length follows a bare LF was read
+/// until the peer closed (here: until the size limit) although the parser knew its length.
+@Suite("Fuzzing regressions: socket transport")
+struct FuzzSocketRegressionTests {
+    @Test("the reader stops at the Content-Length the parser reads, whatever ends the line before it")
+    func contentLengthAfterBareLF() async throws {
+        for response in [
+            "HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 5\r\n\r\nhello",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\0\nX-A: 9\r\n\r\nhello",
+        ] {
+            let peer = try RawPeer(reply: Array(response.utf8), endless: true)
+            let client = try HTTPClient(environment: ["CMK_ENDPOINT_OVERRIDE": peer.origin])
+            let reply = try await client.send(HTTPRequest(url: "http://169.254.169.254/m", timeout: .seconds(5)))
+            #expect(reply.status == 200)
+            #expect(reply.bodyText == "hello")
+        }
+    }
+}
