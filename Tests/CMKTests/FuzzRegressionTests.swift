@@ -120,3 +120,25 @@ struct FuzzSocketRegressionTests {
         }
     }
 }
+
+/// fuzz/run vault-resource-id: parts with a control character, '#' or '%' were accepted and
+/// went into the ARM URL as they were (and a trailing tab did not survive a round trip).
+@Suite("Fuzzing regressions: vault resource id")
+struct FuzzVaultIDRegressionTests {
+    @Test(
+        "a vault resource id with '%', '#' or a control character in a part is a usage error",
+        arguments: [
+            "/subscriptions/s%2F../resourceGroups/g/providers/Microsoft.KeyVault/vaults/contoso-cmk",
+            "/subscriptions/s/resourceGroups/g#x/providers/Microsoft.KeyVault/vaults/contoso-cmk",
+            "/subscriptions/s/resourceGroups/g\u{1B}[2J/providers/Microsoft.KeyVault/vaults/contoso-cmk",
+        ]
+    )
+    func refused(_ id: String) async throws {
+        let result = try await runCMK([
+            "status", "--provider", "azure", "--key-uri", "https://contoso-cmk.vault.azure.net/keys/k",
+            "--vault-resource-id", id,
+        ])
+        #expect(result.status == 64, "\(result.stdout)")
+        #expect(result.stderr.contains("is not a vault id"), "\(result.stderr)")
+    }
+}
