@@ -19,39 +19,56 @@ import Synchronization
 /// What the peer sends next, and where it pauses; set before each perform, read by the server thread.
 let nextReply = Mutex<(bytes: [UInt8], cuts: [Int])>(([], []))
 
-/// The peer's listening port, made on first use; the server thread serves one connection at a time.
-let peerPort: Int = {
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var one: Int32 = 1
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+/// The peer's listening ports (on 127.0.0.1 only), made on first use; one server thread serves one
+/// connection at a time. Runs take the ports in turn: each port has its own ephemeral ports for
+/// the connections that end in TIME_WAIT, so a million runs do not run out of them.
+let peerPorts: [Int] = {
+    var listeners: [Int32] = []
+    var ports: [Int] = []
+    for _ in 0..<16 {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+            }
         }
+        check(bound, "cannot listen on loopback: \(errnoText())")
+        listeners.append(listener)
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
     }
-    check(bound, "cannot listen on loopback: \(errnoText())")
+    let box = Unmanaged.passRetained(ListenerBox(listeners)).toOpaque()
     var thread = pthread_t()
     let started = pthread_create(
         &thread,
         nil,
         { argument in
-            serve(Int32(Int(bitPattern: argument)))
+            serve(Unmanaged<ListenerBox>.fromOpaque(argument!).takeRetainedValue().descriptors)
             return nil
         },
-        UnsafeMutableRawPointer(bitPattern: Int(listener))
+        box
     )
     check(started == 0, "cannot start the peer thread")
-    return Int(UInt16(bigEndian: address.sin_port))
+    return ports
 }()
 
-func serve(_ listener: Int32) {
+final class ListenerBox: Sendable {
+    let descriptors: [Int32]
+    init(_ descriptors: [Int32]) { self.descriptors = descriptors }
+}
+
+nonisolated(unsafe) var runCount = 0
+
+func serve(_ listeners: [Int32]) {
+    var entries = listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
     while true {
-        let connection = accept(listener, nil, nil)
+        guard poll(&entries, nfds_t(entries.count), -1) > 0, let ready = entries.first(where: { $0.revents != 0 })
+        else { continue }
+        let connection = accept(ready.fd, nil, nil)
         if connection < 0 { continue }
         var one: Int32 = 1
         setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -75,6 +92,10 @@ func serve(_ listener: Int32) {
         }
         shutdown(connection, Int32(SHUT_WR))
         while recv(connection, &buffer, buffer.count, 0) > 0 {}
+        // The client has closed: abort rather than close, so that no TIME_WAIT is left. A million
+        // runs would otherwise hold every ephemeral port of 127.0.0.1 → this port for a minute.
+        var abort = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(connection, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
         close(connection)
     }
 }
@@ -99,7 +120,8 @@ public func fuzzSocketResponse(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     }
     nextReply.withLock { $0 = (input, cuts) }
 
-    let target = URLParts(scheme: "http", host: "127.0.0.1", port: peerPort, target: "/fuzz")
+    runCount += 1
+    let target = URLParts(scheme: "http", host: "127.0.0.1", port: peerPorts[runCount % peerPorts.count], target: "/fuzz")
     let read = outcome { () throws(HTTPError) in
         try SocketTransport.perform(HTTPRequest(url: target.url), to: target, deadline: .now + .seconds(5))
     }
