@@ -50,6 +50,8 @@ struct FuzzURLRegressionTests {
         arguments: [
             "https://{::1]:83/x", "http://[::1]x/", "http://[::g]/", "http://a:b:80/", "http://h/a b",
             "http://h/a\r\nX-Injected: 1", "http://h\t/",
+            // U+06DD joins the '/' after it into one Character: the host was "\u{6DD}/" written back.
+            "HTTP://\u{6DD}", "http://caf\u{E9}.example/", "http://h/a\u{6DD}#fragment",
         ]
     )
     func refused(_ url: String) {

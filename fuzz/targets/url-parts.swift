@@ -3,9 +3,10 @@
 // Invariants:
 // - an accepted URL's serialised form parses back to the same parts and re-serialises to the same
 //   string (parse → serialise → parse is identity; serialise is a fixpoint);
-// - the parts are well formed: a host with no space, control character or URL delimiter (':' only
-//   in a bracketed IPv6 literal), a port in 1...65535, a target that starts with '/' and holds no
-//   fragment, space or control character (which would split the request line or the Host header);
+// - the parts are well formed: an ASCII host with no space, control character or URL delimiter
+//   (':' only in a bracketed IPv6 literal), a port in 1...65535, an ASCII target that starts with
+//   '/' and holds no fragment, space or control character (which would split the request line or
+//   the Host header);
 // - an accepted CMK_ENDPOINT_OVERRIDE is an origin ("/" target) that resolves, as the socket
 //   transport would resolve it, only to a loopback address (127.0.0.0/8 or ::1), or is localhost;
 // - rewriting an accepted URL through an accepted override keeps the override's origin, puts the
@@ -15,7 +16,7 @@
 #endif
 
 func wellFormed(_ parts: URLParts, from text: String) {
-    let controlOrSpace: (Unicode.Scalar) -> Bool = { $0.value <= 0x20 || $0.value == 0x7f }
+    let controlOrSpace: (Unicode.Scalar) -> Bool = { $0.value <= 0x20 || $0.value >= 0x7f }
     check(!parts.host.isEmpty && !parts.host.unicodeScalars.contains(where: controlOrSpace), "host \(shown(parts.host)) from \(shown(text))")
     check(!parts.host.contains(where: { "/?#@[]".contains($0) }), "host \(shown(parts.host)) from \(shown(text))")
     if parts.host.contains(":") {

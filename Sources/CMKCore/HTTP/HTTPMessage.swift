@@ -148,8 +148,9 @@ package struct URLParts: Sendable, Equatable {
                         || scalar == "." || scalar == "-" || scalar == "_"))
         }
         guard hostOK else { throw HTTPError(.invalidURL, "'\(url)': '\(host)' is not a host name or IP address") }
-        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw HTTPError(.invalidURL, "'\(url)': the path holds a space or a control character")
+        // Non-ASCII belongs percent-encoded; raw, a prepended mark (U+06DD) joins the '#' after it.
+        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
+            throw HTTPError(.invalidURL, "'\(url)': the path holds a space, a control character or non-ASCII")
         }
         self.init(scheme: scheme, host: host.lowercased(), port: port, target: target)
     }
