@@ -6,6 +6,7 @@
 // - what was read is what the text says: every top-level key is a known setting, keys are
 //   non-empty and trimmed, section names are trimmed, and nothing holds a line feed (a quoted
 //   value keeps its spaces);
+// - CRLF line ends and a UTF-8 byte-order mark read the same as LF and none;
 // - a refusal names a line of the file (1 ... number of lines) and a reason.
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -15,7 +16,7 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     do {
         config = try ConfigFile.parse(text, path: "/fuzz/config")
     } catch {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).count
         check(error.line.map { (1...lines).contains($0) } ?? false, "error line \(String(describing: error.line)) of \(lines)")
         check(!error.reason.isEmpty && error.description.hasPrefix("config file /fuzz/config:"), "error text \(error)")
         return 0
@@ -53,11 +54,18 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
         lines.append(header)
         for key in config.sections[name]!.keys.sorted() { lines.append(setting(key, config.sections[name]![key]!)) }
     }
+    // CRLF line ends and a byte-order mark read the same.
+    let bom = "\u{FEFF}" + text  // (a combining mark first would join the BOM into one Character)
+    let addBOM = bom.count == text.count + 1 && !text.hasPrefix("\u{FEFF}")
+    for variant in [text.replacing("\n", with: "\r\n")] + (addBOM ? [bom] : []) {
+        let other = try? ConfigFile.parse(variant, path: "/fuzz/config")
+        check(other?.values == config.values && other?.sections == config.sections, "CRLF or BOM reads differently: \(shown(variant))")
+    }
     guard writable else { return 0 }
     let written = lines.joined(separator: "\n")
     do {
         let again = try ConfigFile.parse(written, path: "/fuzz/config")
-        check(again == config, "parse → write → parse differs for \(shown(text)):\nwritten \(shown(written))\n\(again) vs \(config)")
+        check(again.values == config.values && again.sections == config.sections, "parse → write → parse differs for \(shown(text)):\nwritten \(shown(written))\n\(again) vs \(config)")
     } catch {
         check(false, "the written form of \(shown(text)) is refused: \(error); written \(shown(written))")
     }
