@@ -62,7 +62,8 @@ public func fuzzBase64URLClaims(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
         check(raw.claims == nil, "claims from a token of other than three parts: \(shown(text))")
     }
     if text.utf8.count >= 12 {
-        check(!raw.description.contains(text) && !"\(raw)".contains(text), "the description shows the token")
+        // (firstRange: Foundation's contains(_:) stops at a NUL.)
+        check(raw.description.firstRange(of: text) == nil && "\(raw)".firstRange(of: text) == nil, "the description shows the token")
     }
     return 0
 }
