@@ -144,3 +144,31 @@ struct FuzzVaultIDRegressionTests {
         #expect(result.stderr.contains("is not a vault id"), "\(result.stderr)")
     }
 }
+
+/// fuzz/run compact-json: FoundationEssentials' JSON scanner traps (SIGILL) on `[` × 513, its
+/// nesting limit reached at the last byte, instead of throwing. A peer's body must not get there.
+@Suite("Fuzzing regressions: deeply nested JSON")
+struct FuzzNestingRegressionTests {
+    static let trap = [UInt8](repeating: UInt8(ascii: "["), count: 513)
+
+    @Test("the nesting guard refuses what would trap and lets real documents through")
+    func guardLimits() {
+        #expect(!JSONNesting.isShallow(Self.trap))
+        #expect(JSONNesting.isShallow(Array(#"{"value":[{"id":"/subscriptions/s","tags":{"a":"[[[["}}]}"#.utf8)))
+        #expect(JSONNesting.isShallow([UInt8](repeating: UInt8(ascii: "["), count: JSONNesting.limit)))
+        #expect(!JSONNesting.isShallow([UInt8](repeating: UInt8(ascii: "{"), count: JSONNesting.limit + 1)))
+    }
+
+    @Test("a token endpoint or vault that answers `[` × 513 leaves the checks unknown; cmk does not crash")
+    func nestedBodyDoesNotCrash() async throws {
+        let body = Self.trap
+        let peer = try LoopbackServer { _ in ServerResponse(status: 200, headers: ["Content-Type": "application/json"], body: body) }
+        defer { peer.stop() }
+        let status = try await AzureStatus.run(environment: [
+            "CMK_ENDPOINT_OVERRIDE": peer.origin, "AZURE_TENANT_ID": AzureEmulatorProcess.tenant,
+            "AZURE_CLIENT_ID": AzureEmulatorProcess.clientID, "AZURE_CLIENT_SECRET": AzureEmulatorProcess.clientSecret,
+        ])
+        #expect(status.result.status == 3, "\(status.result.stderr)")
+        #expect(status.state("key-type") == "unknown")
+    }
+}
