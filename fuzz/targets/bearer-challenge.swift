@@ -18,7 +18,7 @@ func written(_ challenge: BearerChallenge) -> String {
 }
 
 /// True when `value` keeps its Characters when put between quotes (no combining mark at either end).
-func quotable(_ value: String) -> Bool { ("=\"" + value + "\",").count == value.count + 3 }
+func quotable(_ value: String) -> Bool { ("=\"" + value + "\",").count == value.count + 4 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzBearerChallenge(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
