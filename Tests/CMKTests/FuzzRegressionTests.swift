@@ -172,3 +172,21 @@ struct FuzzNestingRegressionTests {
         #expect(status.state("key-type") == "unknown")
     }
 }
+
+/// The same trap from the other side: a provider (in process, or a worker under --isolate) whose
+/// reply is `[` × 513 ended the host with SIGILL; under --isolate that defeats the isolation.
+@Suite("Fuzzing regressions: deeply nested provider replies")
+struct FuzzNestedReplyRegressionTests {
+    @Test("a provider reply of `[` × 513 fails that provider; the host prints why and exits 1", arguments: [false, true])
+    func deepReply(isolated: Bool) async throws {
+        let plugins = try await HostileProvider.install()
+        defer { plugins.cleanUp() }
+        let run = try await runDetached(
+            ["status", "--provider", "hostile", "--timeout", "20"] + (isolated ? ["--isolate"] : []),
+            environment: ["HOSTILE_MODE": "deep"],
+            cmk: plugins.file("cmk")
+        )
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("provider 'hostile' failed: its status reply is nested too deeply"), "\(run.stderr)")
+    }
+}
