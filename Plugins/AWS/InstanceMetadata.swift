@@ -54,7 +54,7 @@ struct InstanceMetadata {
                     timeout: Self.timeout
                 )
             )
-            guard document.status == 200,
+            guard document.status == 200, JSONNesting.isShallow(document.body),
                 let identity = try? JSONDecoder().decode(IdentityDocument.self, from: Data(document.body))
             else {
                 return Confirmation(rejected: [

@@ -45,6 +45,10 @@ struct KeyIdentifier: Sendable, Equatable {
             throw KeyURIError(.path, "a key identifier has no query or fragment")
         }
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        // Before lowercasing: Unicode case mapping turns look-alikes (the Kelvin sign) into ASCII letters.
+        guard rest[..<authorityEnd].unicodeScalars.allSatisfy(\.isASCII) else {
+            throw KeyURIError(.host, "host '\(rest[..<authorityEnd])' is not ASCII; Key Vault host names are")
+        }
         var authority = rest[..<authorityEnd].lowercased()
         if authority.contains("@") { throw KeyURIError(.host, "a key identifier has no user name") }
         if let colon = authority.lastIndex(of: ":") {

@@ -1,3 +1,4 @@
+import CMKCore
 import FoundationEssentials
 
 /// A bearer token and what it was issued for; it never prints itself.
@@ -17,7 +18,7 @@ struct AccessToken: Sendable, CustomStringConvertible {
     /// receive the token verify it, cmk does not need to.
     var claims: TokenClaims? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let payload = Base64URL.decode(parts[1]) else { return nil }
+        guard parts.count == 3, let payload = Base64URL.decode(parts[1]), JSONNesting.isShallow(payload) else { return nil }
         return try? JSONDecoder().decode(TokenClaims.self, from: Data(payload))
     }
 }

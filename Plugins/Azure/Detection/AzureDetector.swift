@@ -81,7 +81,9 @@ struct AzureDetector: Sendable {
             return .failure(MetadataFailure(error.code == .timedOut ? "no answer within 300 ms" : error.reason))
         }
         guard response.status == 200 else { return .failure(MetadataFailure("it answered \(response.status)")) }
-        guard let instance = try? JSONDecoder().decode(Instance.self, from: Data(response.body)) else {
+        guard JSONNesting.isShallow(response.body),
+            let instance = try? JSONDecoder().decode(Instance.self, from: Data(response.body))
+        else {
             return .failure(MetadataFailure("its answer is not instance metadata"))
         }
         return .success(instance.compute.azEnvironment)

@@ -1,9 +1,11 @@
+import CMKCore
 import FoundationEssentials
 
 /// The error code of an Azure error body, for messages: `{"error":{"code":"X"}}` (ARM, Graph,
 /// Key Vault) or `{"error":"invalid_client","error_codes":[7000215]}` (Entra token endpoints).
 enum AzureErrorCode {
     static func extract(_ body: [UInt8]) -> String? {
+        guard JSONNesting.isShallow(body) else { return nil }
         if let nested = try? JSONDecoder().decode(Nested.self, from: Data(body)), let code = nested.error.code,
             isCode(code)
         {

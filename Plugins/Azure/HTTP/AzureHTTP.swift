@@ -80,6 +80,9 @@ struct AzureHTTP: Sendable {
     {
         result.flatMap { response in
             guard (200..<300).contains(response.status) else { return .failure(Self.statusFailure(response, label)) }
+            guard JSONNesting.isShallow(response.body) else {
+                return .failure(CallFailure(.malformed, "\(label) answered a body that is not the expected JSON"))
+            }
             do {
                 return .success(try JSONDecoder().decode(Value.self, from: Data(response.body)))
             } catch {

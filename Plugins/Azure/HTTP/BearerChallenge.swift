@@ -5,10 +5,14 @@ struct BearerChallenge: Sendable, Equatable {
     var authorization: String?
     var resource: String?
 
-    /// The tenant: the last path segment of the authorization URL.
+    /// The tenant: the last path segment of the authorization URL (never its host: a URL without
+    /// a path names no tenant).
     var tenant: String? {
-        guard let authorization, let last = authorization.split(separator: "/").last, authorization.contains("://")
-        else { return nil }
+        guard let authorization, let schemeEnd = authorization.firstRange(of: "://") else { return nil }
+        let rest = authorization[schemeEnd.upperBound...]
+        guard let path = rest.firstIndex(of: "/"), let last = rest[path...].split(separator: "/").last else {
+            return nil
+        }
         return String(last)
     }
 

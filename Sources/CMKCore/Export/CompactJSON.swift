@@ -163,7 +163,8 @@ package enum CompactJSONValue: Equatable, Sendable {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
-                guard let member = value() else { return nil }
+                // A repeated key: JSONDecoder keeps the first, so give up rather than read another value.
+                guard let member = value(), members[key] == nil else { return nil }
                 members[key] = member
                 skipSpace()
                 guard index < bytes.count else { return nil }
@@ -259,7 +260,9 @@ package enum CompactJSONValue: Equatable, Sendable {
         }
 
         mutating func hex4() -> UInt32? {
+            // Four hex digits exactly: UInt32(_:radix:) alone also takes a sign (`\u+0FA`).
             guard bytes.count - index >= 4,
+                bytes[index..<(index + 4)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
                 let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
             else { return nil }
             index += 4

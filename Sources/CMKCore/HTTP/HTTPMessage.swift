@@ -117,6 +117,10 @@ package struct URLParts: Sendable, Equatable {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             authority = authority[authority.index(after: close)...]
+            // Only a port may follow: `[::1]x` would be written back as `[::1]`.
+            guard authority.isEmpty || authority.hasPrefix(":") else {
+                throw HTTPError(.invalidURL, "'\(url)': bad IPv6 literal")
+            }
             if authority.hasPrefix(":") {
                 guard let value = Int(authority.dropFirst()), (1...65535).contains(value) else {
                     throw HTTPError(.invalidURL, "'\(url)': bad port")
@@ -144,8 +148,9 @@ package struct URLParts: Sendable, Equatable {
                         || scalar == "." || scalar == "-" || scalar == "_"))
         }
         guard hostOK else { throw HTTPError(.invalidURL, "'\(url)': '\(host)' is not a host name or IP address") }
-        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw HTTPError(.invalidURL, "'\(url)': the path holds a space or a control character")
+        // Non-ASCII belongs percent-encoded; raw, a prepended mark (U+06DD) joins the '#' after it.
+        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
+            throw HTTPError(.invalidURL, "'\(url)': the path holds a space, a control character or non-ASCII")
         }
         self.init(scheme: scheme, host: host.lowercased(), port: port, target: target)
     }
@@ -169,7 +174,13 @@ package struct URLParts: Sendable, Equatable {
     package var isLoopback: Bool {
         if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        // Decimal digits only, no leading zeros: the resolver reads `010` as octal, and `080` or `+1`
+        // not as a number at all (it then asks DNS, which may answer with any address).
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { octet in
+                UInt8(octet) != nil && octet.utf8.allSatisfy { (48...57).contains($0) }
+                    && (octet == "0" || !octet.hasPrefix("0"))
+            }
     }
 }
 

@@ -156,11 +156,11 @@ package enum SocketTransport {
         guard headerEnd <= maxHeaderBytes else {
             throw HTTPError(.responseTooLarge, "the response headers are larger than \(maxHeaderBytes) bytes")
         }
-        let head = String(decoding: bytes[0..<headerEnd], as: UTF8.self).lowercased()
-        for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
-            return headerEnd + 4 + (try contentLength(String(line.dropFirst("content-length:".count))))
-        }
-        return nil
+        // The header lines as parseResponse reads them, so that both agree on the length.
+        let head = String(decoding: bytes[0..<headerEnd], as: UTF8.self)
+        let fields = head.firstRange(of: "\r\n").map { String(head[$0.upperBound...]) } ?? ""
+        guard let value = parseHeaderLines(fields)["content-length"] else { return nil }
+        return headerEnd + 4 + (try contentLength(value))
     }
 
     /// A Content-Length value: digits only, at most `maxBodyBytes`.

@@ -56,7 +56,9 @@ package struct IsolatedChannel: ProviderChannel {
         }
         // Status 1 with an error reply: the worker itself says why the call failed (the library
         // no longer matches its digest, the reply was refused): the same words as in process.
-        if output.status == 1, let failure = try? JSONDecoder().decode(ErrorReply.self, from: Data(output.stdout)) {
+        if output.status == 1, JSONNesting.isShallow(output.stdout),
+            let failure = try? JSONDecoder().decode(ErrorReply.self, from: Data(output.stdout))
+        {
             throw ProviderCallError(.unavailable, failure.error.message)
         }
         guard output.status == 0 else {
@@ -92,7 +94,9 @@ package struct IsolatedChannel: ProviderChannel {
         } catch {
             return .failure(LoadError(.openFailed, path: library, reason: "isolated load failed: \(error.reason)"))
         }
-        guard let answer = try? JSONDecoder().decode(WorkerDescriptorReply.self, from: Data(reply)) else {
+        guard JSONNesting.isShallow(reply),
+            let answer = try? JSONDecoder().decode(WorkerDescriptorReply.self, from: Data(reply))
+        else {
             return .failure(LoadError(.openFailed, path: library, reason: "isolated load gave an unreadable answer"))
         }
         if let failure = answer.loadError {

@@ -91,6 +91,9 @@ package struct LoadedProvider: Sendable {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw ProviderCallError(.malformedReply, "its \(op.rawValue) reply is not valid UTF-8; refused")
         }
+        guard JSONNesting.isShallow(bytes) else {
+            throw ProviderCallError(.malformedReply, "its \(op.rawValue) reply is nested too deeply; refused")
+        }
         let decoder = JSONDecoder()
         let data = Data(bytes)
         if let failure = try? decoder.decode(ErrorReply.self, from: data) {

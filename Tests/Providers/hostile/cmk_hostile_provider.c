@@ -114,6 +114,13 @@ static void status(void *context, cmk_reply_fn reply) {
         reply_text(context, reply,
                    "{\"checks\":[{\"id\":\"hostile-step\",\"state\":\"ok\",\"summary\":\"bad \xff\xfe bytes\"}]}");
         return;
+    } else if (strcmp(mode, "deep") == 0) {
+        /* 513 '[': FoundationEssentials' JSONDecoder traps on this instead of throwing. */
+        char text[514];
+        memset(text, '[', 513);
+        text[513] = '\0';
+        reply_text(context, reply, text);
+        return;
     } else if (strcmp(mode, "huge") == 0) {
         const size_t size = 100u * 1000u * 1000u;
         const char *head = "{\"checks\":[{\"id\":\"hostile-step\",\"state\":\"ok\",\"summary\":\"";
