@@ -48,7 +48,14 @@ final class AzureEmulatorProcess: @unchecked Sendable {
         let line: String = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var bytes: [UInt8] = []
-                while let byte = try? handle.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }
+                var byte: UInt8 = 0
+                // read(2) with EINTR retried: Foundation's reads give up on a signal.
+                while true {
+                    let count = read(handle.fileDescriptor, &byte, 1)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 || byte == 10 { break }
+                    bytes.append(byte)
+                }
                 continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
             }
         }

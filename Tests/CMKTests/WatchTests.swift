@@ -219,7 +219,7 @@ final class WatchedProcess: @unchecked Sendable {  // the process is set once; l
         Thread.detachNewThread {
             var pending: [UInt8] = []
             // availableData returns what the pipe has (read(upToCount:) waits for the whole count).
-            while case let data = output.fileHandleForReading.availableData, !data.isEmpty {
+            while let data = readSome(output.fileHandleForReading.fileDescriptor), !data.isEmpty {
                 for byte in data {
                     if byte == 10 {
                         let line = String(decoding: pending, as: UTF8.self)
@@ -232,7 +232,7 @@ final class WatchedProcess: @unchecked Sendable {  // the process is set once; l
             }
         }
         Thread.detachNewThread {
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            let data = readToEnd(errors.fileHandleForReading.fileDescriptor)
             collected.state.withLock { $0.errors = String(decoding: data, as: UTF8.self) }
         }
         let process = process

@@ -153,7 +153,7 @@ func runProcess(
         for (pipe, box) in [(output, outData), (errors, errData)] {
             group.enter()
             Thread.detachNewThread {
-                box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                box.data = readToEnd(pipe.fileHandleForReading.fileDescriptor)
                 group.leave()
             }
         }
@@ -198,4 +198,24 @@ func buildCProvider(named fileName: String, source: String, in directory: Tempor
     guard result.status == 0 else { throw TestFailure("cc failed for \(fileName): \(result.stderr)") }
     chmod(output, 0o755)
     return output
+}
+
+/// Everything until end-of-file, retrying a read that a signal interrupted.
+///
+/// Foundation's `readDataToEndOfFile` and `availableData` trap on EINTR (`try!` inside), and the
+/// test process does get signals while children come and go (SIGCHLD among them).
+func readToEnd(_ descriptor: Int32) -> Data {
+    var data = Data()
+    while let chunk = readSome(descriptor), !chunk.isEmpty { data.append(chunk) }
+    return data
+}
+
+/// What the descriptor has now (at least one byte, waiting for it), empty at end-of-file, nil on an error.
+func readSome(_ descriptor: Int32) -> Data? {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count >= 0 { return Data(buffer[0..<count]) }
+        if errno != EINTR { return nil }
+    }
 }
