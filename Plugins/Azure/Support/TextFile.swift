@@ -31,23 +31,17 @@ private func readBlocking(_ path: String, namedBy variable: String, limit: Int) 
     case .success(let opened): file = opened
     case .failure(let refusal): return .failure(TextFileError(reason: "\(variable)=\(refusal.reason)"))
     }
-    guard file.size <= UInt64(limit) else {
+    let bytes: [UInt8]
+    switch file.contents(limit: limit) {
+    case .success(let read): bytes = read
+    case .failure(.tooLarge(let size)):
         return .failure(
-            TextFileError(reason: "\(variable)=\(path) is \(file.size) bytes, more than the \(limit >> 10) KiB allowed")
+            TextFileError(reason: "\(variable)=\(path) is \(size) bytes, more than the \(limit >> 10) KiB allowed")
         )
+    case .failure(.failed(let reason)):
+        return .failure(TextFileError(reason: "\(variable)=\(path): cannot read: \(reason)"))
     }
-    var bytes = [UInt8](repeating: 0, count: Int(file.size))
-    var done = 0
-    while done < bytes.count {
-        let count = bytes.withUnsafeMutableBytes {
-            pread(file.descriptor, $0.baseAddress! + done, $0.count - done, off_t(done))
-        }
-        if count < 0 && errno == EINTR { continue }
-        if count < 0 { return .failure(TextFileError(reason: "\(variable)=\(path): cannot read: \(errnoText())")) }
-        if count == 0 { break }  // it shrank: what was there is what there is
-        done += count
-    }
-    guard let text = String(validating: bytes[0..<done], as: UTF8.self) else {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
         return .failure(TextFileError(reason: "\(variable)=\(path) is not UTF-8 text"))
     }
     return .success(text)

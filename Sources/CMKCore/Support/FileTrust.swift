@@ -95,6 +95,35 @@ package final class OpenedFile: @unchecked Sendable {
     }
 }
 
+extension OpenedFile {
+    /// Why `contents(limit:)` gave up.
+    package enum ReadFailure: Error, Sendable {
+        /// Larger than the limit (the size fstat saw).
+        case tooLarge(UInt64)
+        /// read(2) failed, with the system's reason.
+        case failed(String)
+    }
+
+    /// The whole file, at most `limit` bytes, read with pread (the descriptor's position stays).
+    ///
+    /// A file that shrinks while it is read gives what was there; EINTR is retried.
+    package func contents(limit: Int) -> Result<[UInt8], ReadFailure> {
+        guard size <= UInt64(limit) else { return .failure(.tooLarge(size)) }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(done))
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return .failure(.failed(errnoText())) }
+            if count == 0 { break }
+            done += count
+        }
+        return .success(Array(bytes[0..<done]))
+    }
+}
+
 /// open(2), outside `OpenedFile`, whose own `open` would shadow it.
 private func openDescriptor(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
 

@@ -1,3 +1,4 @@
+import CMKCore
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -166,36 +167,23 @@ enum ConfigText {
         }
     }
 
-    /// The file's text. Opened non-blocking so that a FIFO cannot hang cmk; at most 1 MiB.
+    /// The file's text: opened as CMKCore's `OpenedFile` is (non-blocking, so that a FIFO cannot
+    /// hang cmk; a regular file only), at most 1 MiB.
     static func contents(of path: String) -> Result<String, Problem> {
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            return .failure(code == ENOENT ? .missing : .os(String(cString: strerror(code))))
+        let file: OpenedFile
+        switch OpenedFile.open(path) {
+        case .success(let opened): file = opened
+        case .failure(let refusal) where refusal.code == .missing: return .failure(.missing)
+        case .failure(let refusal) where refusal.code == .notRegular:
+            // "PATH is a directory, not a regular file": the path is already in the message's prefix.
+            let kind = refusal.reason.hasPrefix("\(path) is ") ? String(refusal.reason.dropFirst(path.count + 4)) : refusal.reason
+            return .failure(.notRegular(kind.replacing(", not a regular file", with: "")))
+        case .failure(let refusal): return .failure(.os(refusal.reason))
         }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return .failure(.os(String(cString: strerror(errno)))) }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: return .failure(.notRegular("a directory"))
-        case S_IFIFO: return .failure(.notRegular("a FIFO"))
-        default: return .failure(.notRegular("a special file"))
+        switch file.contents(limit: 1 << 20) {
+        case .success(let bytes): return .success(String(decoding: bytes, as: UTF8.self))
+        case .failure(.tooLarge): return .failure(.tooLarge)
+        case .failure(.failed(let reason)): return .failure(.os(reason))
         }
-        let limit = 1 << 20
-        guard info.st_size <= limit else { return .failure(.tooLarge) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(.os(String(cString: strerror(errno))))
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-            if bytes.count > limit { return .failure(.tooLarge) }
-        }
-        return .success(String(decoding: bytes, as: UTF8.self))
     }
 }

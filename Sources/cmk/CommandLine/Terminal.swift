@@ -98,9 +98,6 @@ struct Terminal {
         }.joined(separator: "\n")
     }
 
-    /// Only the marks `paint` adds; for tests and for text that must carry its own escaping.
-    static func isStyleMark(_ character: Character) -> Bool { character == styleStart || character == styleEnd }
-
     private static func width(environment: [String: String], onTerminal: Bool) -> Int {
         if let columns = environment["COLUMNS"].flatMap({ Int($0) }), columns > 0 { return max(40, columns) }
         if onTerminal {
