@@ -20,6 +20,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 /* In the child after fork: report errno to the parent through `report`, and end. */
 static void child_failed(int report) {
@@ -50,6 +53,13 @@ int cmk_spawn(const char *path, char *const argv[], char *const envp[], int in_f
         for (int i = 0; i < 3; i++) {
             if (dup2(moved[i], i) < 0) child_failed(report[1]);
         }
+        /* Only 0, 1 and 2 cross exec. A descriptor some library opened without O_CLOEXEC would
+           otherwise live as long as the child: a pipe's write end that keeps another reader from
+           its end of file, or a file being written that can then not be executed ("Text file
+           busy"). `report` closes itself at exec. Before Linux 5.9 close_range fails and
+           close-on-exec is all there is. */
+        if (report[1] > 3) syscall(SYS_close_range, 3, report[1] - 1, 0);
+        syscall(SYS_close_range, report[1] + 1, ~0U, 0);
         if (setpgid(0, 0) != 0) child_failed(report[1]);
         if (death_signal > 0) {
             if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) child_failed(report[1]);

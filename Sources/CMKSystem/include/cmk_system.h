@@ -25,7 +25,8 @@ void cmk_sha256_blocks_portable(uint32_t state[8], const uint8_t *blocks, size_t
 
 /*
  * Starts `path` with `argv` and `envp` in a process group of its own, with `in_fd`, `out_fd`
- * and `err_fd` as its standard input, output and error, no signal blocked, SIGPIPE at its
+ * and `err_fd` as its standard input, output and error and no other descriptor (close_range on
+ * Linux 5.9 and later; close-on-exec before that), no signal blocked, SIGPIPE at its
  * default, and `death_signal` (when > 0) sent to it by the kernel if this process dies
  * (PR_SET_PDEATHSIG: it fires when the calling *thread* ends, so call it from a thread that
  * outlives the child). Returns 0 and the child's pid in *pid, or the errno of what failed,
