@@ -1,3 +1,4 @@
+import CMKCore
 import Foundation
 import Testing
 
@@ -123,64 +124,40 @@ func runCMK(
 
 /// Runs a program and collects its output without blocking the cooperative pool.
 ///
-/// The waiting happens on threads of its own: on Linux, DispatchQueue.global() shares the
-/// CPU-sized pool with Swift concurrency, and blocking it starves the loopback fakes.
+/// Through cmk's own `Subprocess` (its own thread per child, a process group killed at the
+/// deadline, no descriptor but 0–2 inherited), not Foundation's `Process`: on Swift 6.3.1,
+/// `Process.run` crashes now and then when many children are started at once
+/// (swift-corelibs-foundation#5472), and a child it starts inherits every descriptor another
+/// test left open without close-on-exec — a script being written, which then cannot be run
+/// ("Text file busy"). A program killed by a signal has status 128 + the signal, as in a shell.
 func runProcess(
     _ executable: String,
     _ arguments: [String],
     environment: [String: String]? = nil,
     timeout: Duration = .seconds(60)
 ) async throws -> CMKResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    let outData = ReadBox()
-    let errData = ReadBox()
-    let finished: Bool = try await withCheckedThrowingContinuation { continuation in
-        let group = DispatchGroup()
-        do {
-            try process.run()
-        } catch {
-            continuation.resume(throwing: error)
-            return
+    let output: Subprocess.Output
+    do {
+        output = try await Subprocess.run(
+            executable,
+            arguments,
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            deadline: .now + timeout,
+            outputLimit: 512 << 20
+        )
+    } catch {
+        // Not `catch where`: Swift 6.3.1's SILGen crashes on a guarded catch of a typed throw.
+        let timedOut = error.code == .timedOut
+        if timedOut {
+            throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
-        // Read both pipes while the process runs, so a large output cannot block it.
-        for (pipe, box) in [(output, outData), (errors, errData)] {
-            group.enter()
-            Thread.detachNewThread {
-                box.data = readToEnd(pipe.fileHandleForReading.fileDescriptor)
-                group.leave()
-            }
-        }
-        let (seconds, _) = timeout.components
-        Thread.detachNewThread {
-            let inTime = group.wait(timeout: .now() + .seconds(Int(seconds))) == .success
-            if !inTime {
-                // SIGKILL: the test runner's threads block signals, and children inherit the mask.
-                kill(process.processIdentifier, SIGKILL)
-                group.wait()
-            }
-            process.waitUntilExit()
-            continuation.resume(returning: inTime)
-        }
-    }
-    guard finished else {
-        throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        throw error
     }
     return CMKResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: outData.data, as: UTF8.self),
-        stderr: String(decoding: errData.data, as: UTF8.self)
+        status: output.status,
+        stdout: String(decoding: output.stdout, as: UTF8.self),
+        stderr: String(decoding: output.stderr, as: UTF8.self)
     )
-}
-
-private final class ReadBox: @unchecked Sendable {  // written by one reader before group.leave(), read after wait()
-    var data = Data()
 }
 
 /// Compiles a C provider with `cc` into `directory` and returns the library's path.
