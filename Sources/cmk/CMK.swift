@@ -58,7 +58,9 @@ struct CMK {
         case "--version": terminal.out(VersionText.text(version: version)); return .ready
         case GenerateCommand.name: return await GenerateCommand.run(rest, environment: environment, terminal: terminal)
         case "help": return HelpCommand.run(Array(rest), terminal: terminal)
-        case IsolatedChannel.workerCommand: return await WorkerCommand.run(Array(rest))
+        case IsolatedChannel.workerCommand:
+            exitGuardAdvice = ""  // already isolated: the host reports these words as the worker's
+            return await WorkerCommand.run(Array(rest))
         default: command = Commands.named(first)
         }
         guard let command else {
@@ -112,13 +114,16 @@ struct CMK {
 /// Set just before cmk's own `exit`: any other exit is a provider's (or a library's) doing.
 nonisolated(unsafe) private var cmkIsExiting = false
 
+/// What the exit guard advises; a worker has nothing to advise, it is the isolation.
+nonisolated(unsafe) private var exitGuardAdvice = " Run with --isolate to contain it."
+
 /// Runs at every `exit`: one that is not cmk's own ends with status 1 and says so, instead of a
 /// provider's status with no report.
 private func exitGuard() {
     guard !cmkIsExiting else { return }
     let text =
         "Error: a provider exited before cmk printed its report (the process was ended from inside a provider "
-        + "library); nothing was checked. Run with --isolate to contain it.\n"
+        + "library); nothing was checked.\(exitGuardAdvice)\n"
     let message = Array(text.utf8)
     _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     _exit(ExitStatus.failure.rawValue)

@@ -59,6 +59,10 @@ struct HostilePluginTests {
             #expect(run.stderr.contains(message), "\(run.stderr)")
         }
         if hostile.status == 0 { #expect(run.stdout.contains("hostile-step")) }
+        if hostile.mode == "exit0" && hostile.isolated {
+            // The worker is the isolation: advice to isolate would send the admin in a circle.
+            #expect(!run.stderr.contains("Run with --isolate"), "\(run.stderr)")
+        }
         if hostile.isolated {
             // The worker (first pid) and every process the provider started are gone.
             for pid in leftovers {
