@@ -101,6 +101,38 @@ struct HostileInputTests {
         #expect(result.stdout.contains("\\x1B]0;owned\\x07\\x1B[2J"))
     }
 
+    @Test("on a terminal cmk colours its own words; a value's escapes and forged colour marks stay text")
+    func coloursOnATerminal() async throws {
+        let plugins = try TemporaryDirectory("cmk-plugins")
+        defer { plugins.cleanUp() }
+        try await TestProvider.build("escapes", in: plugins, defines: ["TEST_ESCAPES", "TEST_NAME=\"escapes\""])
+        // script(1) gives cmk a pseudo-terminal, as an admin's shell would.
+        let result = try await runCMK(
+            ["-qec", "\(TestPaths.cmk) status --provider escapes", "/dev/null"],
+            environment: ["CMK_PLUGIN_PATH": plugins.path, "TERM": "xterm", "COLUMNS": "100"],
+            executable: "/usr/bin/script"
+        )
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let sequences = escapeSequences(in: result.stdout)
+        #expect(!sequences.isEmpty, "no colour on a terminal: \(result.stdout)")
+        // Every sequence on the screen is a colour (SGR) that cmk wrote: none from the value.
+        for sequence in sequences {
+            #expect(sequence.last == "m" && sequence.dropLast().allSatisfy { $0.isNumber || $0 == ";" }, "\(sequence)")
+        }
+        #expect(result.stdout.contains("\\x1B]0;owned\\x07\\x1B[2J"), "\(result.stdout)")
+        #expect(!result.stdout.contains("\u{F8F0}") && !result.stdout.contains("\u{F8F1}"))
+    }
+
+    /// What follows each `ESC [` up to its final byte.
+    private func escapeSequences(in text: String) -> [String] {
+        text.components(separatedBy: "\u{1B}").dropFirst().map { part in
+            guard part.hasPrefix("[") else { return part }
+            let body = part.dropFirst()
+            guard let final = body.firstIndex(where: { $0.isLetter }) else { return String(body) }
+            return String(body[...final])
+        }
+    }
+
     @Test("a provider that calls exit() in process ends cmk with status 1 and says so")
     func providerExits() async throws {
         let plugins = try TemporaryDirectory("cmk-plugins")

@@ -58,36 +58,63 @@ struct Terminal {
     private static let styleStart: Character = "\u{F8F0}"
     private static let styleEnd: Character = "\u{F8F1}"
 
-    private func render(_ line: String) -> String {
-        var result = ""
-        result.unicodeScalars.reserveCapacity(line.unicodeScalars.count)
-        for scalar in Self.escapingControls(line).unicodeScalars {
-            switch Character(scalar) {
-            case Self.styleStart: result += "\u{1B}["
-            case Self.styleEnd: result += "m"
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    private func render(_ line: String) -> String { Self.sanitized(line, styles: color) }
 
-    /// Control characters (C0 but newline and tab, DEL, C1) as visible `\x1B`, and stray style marks dropped.
-    static func escapingControls(_ text: String) -> String {
-        var result = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            let value = scalar.value
-            if value == 0x0A || value == 0x09 {
-                result.append(scalar)
-            } else if value < 0x20 || value == 0x7F || (0x80...0x9F).contains(value) {
-                let hex = String(value, radix: 16, uppercase: true)
-                result.append(contentsOf: "\\x\(hex.count < 2 ? "0" + hex : hex)".unicodeScalars)
-            } else if Character(scalar) == styleStart || Character(scalar) == styleEnd {
-                continue
+    /// `text` safe for a terminal: control characters (C0 but newline and tab, DEL, C1) as a
+    /// visible `\x1B`, and the marks of `paint` as SGR sequences (`styles`) or dropped.
+    ///
+    /// A mark counts only in the shape `paint` writes (start, 1 to 8 digits or `;`, end), so a
+    /// mark that came inside a value can at most change a colour, never clear the screen. One
+    /// pass over the UTF-8 bytes, and none at all for a line with nothing to change (most lines).
+    static func sanitized(_ text: String, styles: Bool) -> String {
+        // 0xC2 leads U+0080–U+00FF (C1 among them), 0xEF leads U+F000–U+FFFF (the marks among them).
+        let mayNeedWork = text.utf8.contains { byte in
+            (byte < 0x20 && byte != 0x0A && byte != 0x09) || byte == 0x7F || byte == 0xC2 || byte == 0xEF
+        }
+        guard mayNeedWork else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        func isMark(_ index: Int, _ last: UInt8) -> Bool {
+            index + 2 < bytes.count && bytes[index] == 0xEF && bytes[index + 1] == 0xA3 && bytes[index + 2] == last
+        }
+        func appendHex(_ value: UInt8) {
+            let digits = Array("0123456789ABCDEF".utf8)
+            out += [UInt8(ascii: "\\"), UInt8(ascii: "x"), digits[Int(value >> 4)], digits[Int(value & 0xF)]]
+        }
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x0A || byte == 0x09 {
+                out.append(byte)
+                index += 1
+            } else if byte < 0x20 || byte == 0x7F {
+                appendHex(byte)
+                index += 1
+            } else if byte == 0xC2, index + 1 < bytes.count, (0x80...0x9F).contains(bytes[index + 1]) {
+                appendHex(bytes[index + 1])
+                index += 2
+            } else if isMark(index, 0xB0) {
+                var end = index + 3
+                while end < bytes.count, end - index - 3 < 8,
+                    bytes[end] == UInt8(ascii: ";") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end])
+                {
+                    end += 1
+                }
+                if end > index + 3, isMark(end, 0xB1) {
+                    if styles { out += [0x1B, UInt8(ascii: "[")] + bytes[(index + 3)..<end] + [UInt8(ascii: "m")] }
+                    index = end + 3
+                } else {
+                    index += 3  // a stray start mark: dropped
+                }
+            } else if isMark(index, 0xB1) {
+                index += 3  // a stray end mark: dropped
             } else {
-                result.append(scalar)
+                out.append(byte)
+                index += 1
             }
         }
-        return String(result)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// An error that echoes a 1 MB value prints its start and how much was left out.

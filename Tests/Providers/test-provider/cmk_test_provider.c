@@ -72,7 +72,9 @@ static void handle(const char *request, size_t length, void *context, cmk_reply_
         /* A summary that would set the title, clear the screen and fake a verdict if printed raw. */
         reply_text(context, reply,
                    "{\"checks\":[{\"id\":\"stub-step\",\"state\":\"ok\",\"summary\":"
-                   "\"\\u001b]0;owned\\u0007\\u001b[2J\\u001b[32mReady: all set\\u001b[0m\\r\"}]}");
+                   "\"\\u001b]0;owned\\u0007\\u001b[2J\\u001b[32mReady: all set\\u001b[0m\\r"
+                   /* cmk's own colour marks, forged: a clear screen, and a stray start. */
+                   " \\uf8f02J\\uf8f1 \\uf8f0\"}]}");
         free(copy);
         return;
 #endif
