@@ -83,4 +83,43 @@ struct WireMessageTests {
     func malformed(_ text: String) {
         #expect(DetectionRequest(wireBytes: Array(text.utf8)) == nil)
     }
+
+    @Test("the hand-written reader reads a detection reply back, from CompactJSON and from JSONEncoder", arguments: awkward)
+    func readReply(_ text: String) throws {
+        let detection = Detection(
+            strength: text.isEmpty ? .none : .strong,
+            platform: text.isEmpty ? nil : text,
+            evidence: [text, "second"],
+            rejected: text.isEmpty ? [] : [text],
+            details: [text: text, "region": "eu-west-1"]
+        )
+        #expect(Detection(wireBytes: detection.wireBytes()) == detection)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        #expect(Detection(wireBytes: Array(try encoder.encode(detection))) == detection)
+    }
+
+    @Test(
+        "a reply that is an error, or not exactly a detection, is left to JSONDecoder",
+        arguments: [
+            #"{"error":{"code":"internal","message":"no"}}"#,
+            #"{"error":{"code":"internal","message":"no"},"strength":"none","evidence":[],"rejected":[],"details":{}}"#,
+            #"{"strength":"maybe","evidence":[],"rejected":[],"details":{}}"#,
+            #"{"strength":"none","evidence":[1],"rejected":[],"details":{}}"#,
+            #"{"strength":"none","rejected":[],"details":{}}"#,
+            #"{"strength":"none","evidence":[],"rejected":[],"details":{},"platform":7}"#,
+            #"{"strength":"none","evidence":[],"rejected":[],"details":{"a":null}}"#,
+            "[]",
+        ]
+    )
+    func notADetection(_ text: String) {
+        #expect(Detection(wireBytes: Array(text.utf8)) == nil)
+    }
+
+    @Test("what the hand-written reader accepts, JSONDecoder reads the same")
+    func readerAgreesWithDecoder() throws {
+        let text = #"{"platform":null,"strength":"weak","evidence":["a"],"rejected":[],"details":{"k":"v"},"extra":true}"#
+        let decoded = try JSONDecoder().decode(Detection.self, from: Data(text.utf8))
+        #expect(Detection(wireBytes: Array(text.utf8)) == decoded)
+    }
 }

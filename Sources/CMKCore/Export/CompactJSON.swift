@@ -272,6 +272,16 @@ package enum CompactJSONValue: Equatable, Sendable {
 
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
 
+    var stringArray: [String]? {
+        guard case .array(let elements) = self else { return nil }
+        var result: [String] = []
+        for element in elements {
+            guard let text = element.stringValue else { return nil }
+            result.append(text)
+        }
+        return result
+    }
+
     var stringDictionary: [String: String]? {
         guard case .object(let members) = self else { return nil }
         var result: [String: String] = [:]
@@ -300,3 +310,26 @@ extension DetectionRequest {
         self.init(snapshot: PlatformSnapshot(environment: environment, files: files), probe: probe)
     }
 }
+
+extension Detection {
+    /// Reads a `detect` reply without JSONDecoder; nil when it is not exactly that shape (an
+    /// `{"error"}` reply among them), and the caller decodes it with JSONDecoder, which reports
+    /// what is wrong. The host reads one per provider on every `cmk` start, just after loading
+    /// them, when each first use of a Codable type costs a scan of every conformance record.
+    package init?(wireBytes bytes: [UInt8]) {
+        guard case .object(let reply)? = CompactJSONValue.parse(bytes), reply["error"] == nil,
+            let strength = reply["strength"]?.stringValue.flatMap(Strength.init(rawValue:)),
+            let evidence = reply["evidence"]?.stringArray,
+            let rejected = reply["rejected"]?.stringArray,
+            let details = reply["details"]?.stringDictionary
+        else { return nil }
+        var platform: String?
+        switch reply["platform"] {
+        case nil, .null?: platform = nil
+        case .string(let name)?: platform = name
+        default: return nil
+        }
+        self.init(strength: strength, platform: platform, evidence: evidence, rejected: rejected, details: details)
+    }
+}
+

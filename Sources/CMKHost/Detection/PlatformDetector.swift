@@ -43,12 +43,7 @@ package enum PlatformDetector {
             for (index, provider) in providers.enumerated() {
                 group.addTask {
                     do {
-                        let detection = try await provider.request(
-                            encoded: request,
-                            op: .detect,
-                            as: Detection.self,
-                            timeout: timeout
-                        )
+                        let detection = try await provider.detect(encoded: request, timeout: timeout)
                         return (index, DetectionCandidate(provider: provider.name, detection: detection))
                     } catch {
                         return (index, DetectionCandidate(provider: provider.name, error: String(describing: error)))

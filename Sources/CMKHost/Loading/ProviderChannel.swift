@@ -83,9 +83,23 @@ package struct LoadedProvider: Sendable {
         return try decodeReply(answer, as: Reply.self, op: op)
     }
 
-    private func decodeReply<Reply: Decodable>(_ bytes: [UInt8], as type: Reply.Type, op: WireOperation)
-        throws(ProviderCallError) -> Reply
-    {
+    /// `detect` with an already encoded request: the plain reply is read without JSONDecoder.
+    ///
+    /// Every `cmk` start sends it to every provider just after loading them, and a dlopen empties
+    /// the Swift runtime's conformance cache: JSONDecoder's first decode then costs about
+    /// 0.4 ms of conformance scans (callgrind, docs/benchmarks.md), more than the rest of the call.
+    package func detect(encoded bytes: [UInt8], timeout: Duration) async throws(ProviderCallError) -> Detection {
+        let answer = try await channel.call(bytes, timeout: timeout)
+        return try decodeReply(answer, as: Detection.self, op: .detect, plain: Detection.init(wireBytes:))
+    }
+
+    /// Checks and decodes a reply; `plain` reads the usual shape without JSONDecoder (nil: not that shape).
+    private func decodeReply<Reply: Decodable>(
+        _ bytes: [UInt8],
+        as type: Reply.Type,
+        op: WireOperation,
+        plain: ([UInt8]) -> Reply? = { _ in nil }
+    ) throws(ProviderCallError) -> Reply {
         // One rule in process and in a worker: the reply must be UTF-8, as the ABI says, and is
         // never repaired (U+FFFD in a key name or a remediation would be a silent lie).
         guard String(validating: bytes, as: UTF8.self) != nil else {
@@ -94,6 +108,7 @@ package struct LoadedProvider: Sendable {
         guard JSONNesting.isShallow(bytes) else {
             throw ProviderCallError(.malformedReply, "its \(op.rawValue) reply is nested too deeply; refused")
         }
+        if let reply = plain(bytes) { return reply }
         let decoder = JSONDecoder()
         let data = Data(bytes)
         if let failure = try? decoder.decode(ErrorReply.self, from: data) {

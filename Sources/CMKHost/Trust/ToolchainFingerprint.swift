@@ -76,9 +76,20 @@ package enum ToolchainFingerprint {
 
     /// The llvm-project line of a Swift toolchain among `comments`, or nil when none is there.
     package static func swiftCompiler(in comments: [String]) -> String? {
-        comments.first {
-            $0.contains("github.com/swiftlang/llvm-project") || $0.contains("github.com/apple/llvm-project")
+        // Compared as bytes: String.contains(String) goes through _StringProcessing's searcher,
+        // whose first use after a dlopen costs more than reading the whole section.
+        comments.first { contains(Array($0.utf8), swiftlangProject) || contains(Array($0.utf8), appleProject) }
+    }
+
+    private static let swiftlangProject = Array("github.com/swiftlang/llvm-project".utf8)
+    private static let appleProject = Array("github.com/apple/llvm-project".utf8)
+
+    private static func contains(_ text: [UInt8], _ part: [UInt8]) -> Bool {
+        guard text.count >= part.count else { return false }
+        for start in 0...(text.count - part.count) where text[start] == part[0] {
+            if text[start..<(start + part.count)].elementsEqual(part) { return true }
         }
+        return false
     }
 
     /// The fingerprint of the running executable, for comparing with a provider's.
