@@ -13,8 +13,7 @@ struct AzureOptions: Sendable {
             name: "credential",
             environment: "CMK_AZURE_CREDENTIAL",
             valueName: "KIND",
-            help: "Sign-in to use: " + CredentialChain.Choice.allCases.map(\.rawValue).joined(separator: ", ")
-                + " (default auto)"
+            help: "Sign-in to use: " + choices + " (default auto)"
         ),
         ProviderOption(
             name: "vault-resource-id",
@@ -23,6 +22,14 @@ struct AzureOptions: Sendable {
             help: "The vault's ARM id; skips searching the subscriptions for it"
         ),
     ]
+
+    /// `auto, cli, …`, joined by hand: the provider is loaded on every cmk start, and
+    /// joined(separator:)'s first use there costs a conformance scan.
+    private static var choices: String {
+        var text = ""
+        for choice in CredentialChain.Choice.allCases { text += (text.isEmpty ? "" : ", ") + choice.rawValue }
+        return text
+    }
 
     let key: KeyIdentifier?
     let credential: CredentialChain.Choice

@@ -37,6 +37,7 @@ package enum PendingReplies {
     fileprivate typealias Continuation = CheckedContinuation<Result<[UInt8], ProviderCallError>, Never>
 
     private struct Pending {
+        var token: UInt
         var continuation: Continuation
         /// CLOCK_MONOTONIC nanoseconds.
         var deadline: UInt64
@@ -45,7 +46,9 @@ package enum PendingReplies {
 
     // Guarded by `lock`; `wake` tells the watchdog that the earliest deadline may have changed.
     nonisolated(unsafe) private static var next: UInt = 1
-    nonisolated(unsafe) private static var pending: [UInt: Pending] = [:]
+    // A list, not a dictionary: a few calls are ever in flight, and a Dictionary<UInt, _> would
+    // cost each cmk start a conformance scan (UInt: Hashable) just after the providers load.
+    nonisolated(unsafe) private static var pending: [Pending] = []
     nonisolated(unsafe) private static var unexpected = 0
     nonisolated(unsafe) private static var watchdogStarted = false
     nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
@@ -75,7 +78,7 @@ package enum PendingReplies {
         return withLock {
             let token = next
             next += 1
-            pending[token] = Pending(continuation: continuation, deadline: deadline, timeout: timeout)
+            pending.append(Pending(token: token, continuation: continuation, deadline: deadline, timeout: timeout))
             if !watchdogStarted {
                 watchdogStarted = true
                 startWatchdog()
@@ -87,11 +90,11 @@ package enum PendingReplies {
 
     fileprivate static func resolve(_ token: UInt, with result: Result<[UInt8], ProviderCallError>) {
         let entry = withLock { () -> Pending? in
-            guard let entry = pending.removeValue(forKey: token) else {
+            guard let index = pending.firstIndex(where: { $0.token == token }) else {
                 unexpected += 1
                 return nil
             }
-            return entry
+            return pending.remove(at: index)
         }
         entry?.continuation.resume(returning: result)
     }
@@ -104,10 +107,10 @@ package enum PendingReplies {
         while true {
             let expired = withLock { () -> [Pending] in
                 let now = monotonicNanoseconds()
-                let late = pending.filter { $0.value.deadline <= now }
-                for token in late.keys { pending.removeValue(forKey: token) }
-                guard late.isEmpty else { return Array(late.values) }
-                if let earliest = pending.values.map(\.deadline).min() {
+                let late = pending.filter { $0.deadline <= now }
+                pending.removeAll { $0.deadline <= now }
+                guard late.isEmpty else { return late }
+                if let earliest = pending.map(\.deadline).min() {
                     var until = timespec(tv_sec: Int(earliest / 1_000_000_000), tv_nsec: Int(earliest % 1_000_000_000))
                     pthread_cond_timedwait(wake, lock, &until)
                 } else {

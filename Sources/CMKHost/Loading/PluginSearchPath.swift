@@ -105,7 +105,10 @@ package func normalize(_ path: String) -> String {
         if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
         parts.append(part)
     }
-    return "/" + parts.joined(separator: "/")
+    // Concatenated by hand: joined(separator:) costs the start path a conformance scan.
+    var result = ""
+    for part in parts { result += "/" + String(part) }
+    return result.isEmpty ? "/" : result
 }
 
 package func realPath(_ path: String) -> String? {

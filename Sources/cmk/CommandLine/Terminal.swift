@@ -137,7 +137,11 @@ struct Terminal {
     /// The locale's character set, as `setlocale` would pick it: `LC_ALL`, then `LC_CTYPE`, then `LANG`.
     private static func isUTF8Locale(_ environment: [String: String]) -> Bool {
         let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? ""
-        let lowered = locale.lowercased()
-        return lowered.contains("utf-8") || lowered.contains("utf8")
+        // Bytes, not String.contains: its searcher's first use costs a conformance scan.
+        let lowered = Array(locale.lowercased().utf8)
+        return [Array("utf-8".utf8), Array("utf8".utf8)].contains { name in
+            lowered.count >= name.count
+                && (0...(lowered.count - name.count)).contains { lowered[$0..<($0 + name.count)].elementsEqual(name) }
+        }
     }
 }

@@ -18,11 +18,11 @@ enum TextLayout {
                 current = String(word)
                 column += length
             } else if column + 1 + length <= width {
-                current += " " + word
+                current += " " + String(word)  // String + String: no generic append on the start path
                 column += 1 + length
             } else {
                 lines.append(current)
-                current = pad + word
+                current = pad + String(word)
                 column = indent + length
             }
         }
@@ -142,7 +142,7 @@ enum TextLayout {
                 column += (empty ? 0 : 1) + word.count
             } else {
                 lines.append(current + " \\")
-                current = pad + word
+                current = pad + String(word)
                 column = indent + word.count
             }
             empty = false
