@@ -67,11 +67,16 @@ package struct ELFDynamicSection: Sendable, Equatable {
 
         func string(at offset: UInt64) -> String? {
             guard offset < strings.size else { return nil }
-            let count = min(strings.size - offset, Self.maximumStringLength)
-            guard let bytes = reader.bytes(at: strings.offset + offset, count: count, allowShort: true),
-                let end = bytes.firstIndex(of: 0)
-            else { return nil }
-            return String(decoding: bytes[..<end], as: UTF8.self)
+            // Names are short: a small read first, the longest allowed only when it has no NUL.
+            for limit in [256, Self.maximumStringLength] {
+                let count = min(strings.size - offset, limit)
+                guard let bytes = reader.bytes(at: strings.offset + offset, count: count, allowShort: true) else {
+                    return nil
+                }
+                if let end = bytes.firstIndex(of: 0) { return String(decoding: bytes[..<end], as: UTF8.self) }
+                if UInt64(bytes.count) < limit { return nil }
+            }
+            return nil
         }
         var names: [String] = []
         for offset in neededOffsets {

@@ -28,12 +28,12 @@ package enum OriginDependencies {
         guard let dynamic = ELFDynamicSection(of: file) else { return [] }
         let origin = directory(of: file.location)
         let directories = dynamic.searchPath.map { entry in
-            let expanded = entry.replacing("${ORIGIN}", with: origin).replacing("$ORIGIN", with: origin)
-            return (path: expanded, fromOrigin: expanded != entry)
+            let expanded = expandingOrigin(in: entry, with: origin)
+            return (path: expanded ?? entry, fromOrigin: expanded != nil)
         }
         guard directories.contains(where: { $0.fromOrigin }) else { return [] }
         var problems: [String] = []
-        for name in dynamic.needed where !name.contains("/") && !isLoaded(name) {
+        for name in dynamic.needed where !name.utf8.contains(UInt8(ascii: "/")) && !isLoaded(name) {
             // Found first in a directory without `$ORIGIN`: glibc finds it there itself.
             guard let found = directories.first(where: { access("\($0.path)/\(name)", F_OK) == 0 }),
                 found.fromOrigin
@@ -52,6 +52,42 @@ package enum OriginDependencies {
             }
         }
         return problems
+    }
+
+    /// `entry` with each `$ORIGIN` and `${ORIGIN}` replaced by `origin`, as glibc reads them (not
+    /// `$ORIGINAL`); nil when it has neither.
+    ///
+    /// By bytes: the String algorithms would cost more on their first use than all the rest here.
+    private static func expandingOrigin(in entry: String, with origin: String) -> String? {
+        guard entry.utf8.contains(UInt8(ascii: "$")) else { return nil }
+        let bytes = Array(entry.utf8)
+        var expanded: [UInt8] = []
+        var found = false
+        var index = 0
+        while index < bytes.count {
+            let rest = bytes[index...]
+            let length =
+                if rest.starts(with: "${ORIGIN}".utf8) {
+                    9
+                } else if rest.starts(with: "$ORIGIN".utf8), index + 7 == bytes.count || !isNameByte(bytes[index + 7]) {
+                    7
+                } else {
+                    0
+                }
+            if length == 0 {
+                expanded.append(bytes[index])
+                index += 1
+            } else {
+                expanded += origin.utf8
+                index += length
+                found = true
+            }
+        }
+        return found ? String(decoding: expanded, as: UTF8.self) : nil
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x5f
     }
 
     /// Whether a library known by `name` (its soname, or the name it was opened by) is loaded.
