@@ -125,9 +125,13 @@ enum HTTPSTransport {
                     )
                 )
             }
+            // Through the descriptor, `$ORIGIN` would be /proc/self/fd: its own libraries go first.
+            let dependencyProblems = OriginDependencies.preload(for: file)
+            _ = dlerror()
             guard let handle = dlopen(file.procPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
                 let message = dlerror().map { String(cString: $0) } ?? "dlopen failed"
-                reasons.append(message.replacingFirst(file.procPath, with: path))
+                let problems = [message.replacingFirst(file.procPath, with: path)] + dependencyProblems
+                reasons.append(problems.joined(separator: "; "))
                 continue
             }
             file.keepOpen()

@@ -1,3 +1,4 @@
+import CMKCore
 import CMKPluginABI
 
 /// Loads one provider library and checks its descriptor before trusting any of it.
@@ -15,13 +16,17 @@ package enum ProviderLoader {
     /// Loads the inode that was vetted, through its descriptor: whatever the path names by now.
     package static func load(_ library: VettedLibrary) -> Result<LoadedProvider, LoadError> {
         let path = library.path
+        // Through the descriptor, `$ORIGIN` would be /proc/self/fd: its own libraries go first.
+        let dependencyProblems = OriginDependencies.preload(for: library.file)
         let handle: UnsafeMutableRawPointer
         switch DynamicLibrary.open(library.file.procPath) {
         case .success(let opened):
             handle = opened
             library.file.keepOpen()
         case .failure(let error):
-            return .failure(.fromDLError(error, path: path, loadedAs: library.file.procPath))
+            var failure = LoadError.fromDLError(error, path: path, loadedAs: library.file.procPath)
+            if !dependencyProblems.isEmpty { failure.reason += " (\(dependencyProblems.joined(separator: "; ")))" }
+            return .failure(failure)
         }
         let entryAddress: UnsafeMutableRawPointer
         switch DynamicLibrary.symbol(CMK_PROVIDER_ENTRY_SYMBOL, in: handle) {

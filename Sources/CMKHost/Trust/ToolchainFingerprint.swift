@@ -47,10 +47,10 @@ package enum ToolchainFingerprint {
                 "\(path) is not a 64-bit little-endian ELF file (class \(header[4]), data \(header[5]))"
             )
         }
-        let tableOffset = integer(in: header, at: 40, size: 8)
-        let entrySize = integer(in: header, at: 58, size: 2)
-        var count = integer(in: header, at: 60, size: 2)
-        var namesIndex = integer(in: header, at: 62, size: 2)
+        let tableOffset = littleEndianInteger(in: header, at: 40, size: 8)
+        let entrySize = littleEndianInteger(in: header, at: 58, size: 2)
+        var count = littleEndianInteger(in: header, at: 60, size: 2)
+        var namesIndex = littleEndianInteger(in: header, at: 62, size: 2)
         if tableOffset == 0 { return [] }
         guard entrySize >= 64 else {
             throw TrustError(.unreadable, "\(path) is corrupt: its section headers are \(entrySize) bytes, not 64")
@@ -106,11 +106,11 @@ package enum ToolchainFingerprint {
         var size: UInt64
 
         init(_ bytes: [UInt8], at start: Int) {
-            name = UInt32(integer(in: bytes, at: start, size: 4))
-            type = UInt32(integer(in: bytes, at: start + 4, size: 4))
-            offset = integer(in: bytes, at: start + 24, size: 8)
-            size = integer(in: bytes, at: start + 32, size: 8)
-            link = UInt32(integer(in: bytes, at: start + 40, size: 4))
+            name = UInt32(littleEndianInteger(in: bytes, at: start, size: 4))
+            type = UInt32(littleEndianInteger(in: bytes, at: start + 4, size: 4))
+            offset = littleEndianInteger(in: bytes, at: start + 24, size: 8)
+            size = littleEndianInteger(in: bytes, at: start + 32, size: 8)
+            link = UInt32(littleEndianInteger(in: bytes, at: start + 40, size: 4))
         }
     }
 
@@ -126,10 +126,5 @@ package enum ToolchainFingerprint {
         let wanted = Array(".comment\0".utf8)
         let start = Int(nameOffset)
         return start <= names.count - wanted.count && names[start..<(start + wanted.count)].elementsEqual(wanted)
-    }
-
-    /// The little-endian unsigned integer of `size` bytes at `offset`; the caller has bounded it.
-    private static func integer(in bytes: [UInt8], at offset: Int, size: Int) -> UInt64 {
-        (0..<size).reversed().reduce(0) { $0 << 8 | UInt64(bytes[offset + $1]) }
     }
 }

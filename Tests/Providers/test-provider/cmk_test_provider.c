@@ -9,6 +9,8 @@
  *   -DTEST_UNDEFINED           reference a symbol no library defines (fails under RTLD_NOW)
  *   -DTEST_ABORT               abort() when asked for status
  *   -DTEST_HANG                never reply to status
+ *   -DTEST_DEPENDENCY          report, as status, a string from a private library linked beside it
+ *                              (cmk_test_dependency_value, found through the provider's $ORIGIN)
  *
  * Status checks follow the CSTUB_STATE environment variable ("ok" by default,
  * "action-required", "warning", "unknown") so one library covers every exit status.
@@ -31,6 +33,9 @@
 
 #ifdef TEST_UNDEFINED
 extern void cmk_test_symbol_that_does_not_exist(void);
+#endif
+#ifdef TEST_DEPENDENCY
+extern const char *cmk_test_dependency_value(void);
 #endif
 
 static void reply_text(void *context, cmk_reply_fn reply, const char *text) {
@@ -75,6 +80,15 @@ static void handle(const char *request, size_t length, void *context, cmk_reply_
                    "\"\\u001b]0;owned\\u0007\\u001b[2J\\u001b[32mReady: all set\\u001b[0m\\r"
                    /* cmk's own colour marks, forged: a clear screen, and a stray start. */
                    " \\uf8f02J\\uf8f1 \\uf8f0\"}]}");
+        free(copy);
+        return;
+#endif
+#ifdef TEST_DEPENDENCY
+        char answer[256];
+        snprintf(answer, sizeof answer,
+                 "{\"checks\":[{\"id\":\"stub-dependency\",\"state\":\"ok\",\"summary\":\"The dependency says %s.\"}]}",
+                 cmk_test_dependency_value());
+        reply_text(context, reply, answer);
         free(copy);
         return;
 #endif
