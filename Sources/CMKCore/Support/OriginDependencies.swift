@@ -18,8 +18,8 @@
 /// DT_SONAME. That library's own dependencies are glibc's: opened by its real path, its own
 /// `$ORIGIN` is right. In CMKCore because the https transport is loaded the same way.
 package enum OriginDependencies {
-    /// Does that for `file`; the common case (every NEEDED library already loaded, or none found
-    /// through `$ORIGIN`) costs a few small preads and no dlopen but RTLD_NOLOAD look-ups.
+    /// Does that for `file`; the common case (no NEEDED library beside it) costs a few small
+    /// preads and an access(2) per NEEDED name and RUNPATH entry, and no dlopen.
     ///
     /// Returns a line for each library found that did not load or cannot stand in for its NEEDED
     /// name, for the message when `file` then fails to load; nothing is refused here.
@@ -33,10 +33,12 @@ package enum OriginDependencies {
         }
         guard directories.contains(where: { $0.fromOrigin }) else { return [] }
         var problems: [String] = []
-        for name in dynamic.needed where !name.utf8.contains(UInt8(ascii: "/")) && !isLoaded(name) {
-            // Found first in a directory without `$ORIGIN`: glibc finds it there itself.
+        for name in dynamic.needed where !name.utf8.contains(UInt8(ascii: "/")) {
+            // Found first in a directory without `$ORIGIN`: glibc finds it there itself. Looked
+            // up before asking whether it is loaded: an access(2) costs far less than a dlopen
+            // look-up, and the Swift runtime a provider needs is never beside it.
             guard let found = directories.first(where: { access("\($0.path)/\(name)", F_OK) == 0 }),
-                found.fromOrigin
+                found.fromOrigin, !isLoaded(name)
             else { continue }
             let path = "\(found.path)/\(name)"
             _ = dlerror()
