@@ -22,9 +22,9 @@ struct AzureProvider: CloudKeyProvider {
     let signIns = SignInCache()
 
     func detect(_ request: DetectionRequest) async -> Detection {
-        // Every variable the client reads (override, CA bundle, proxies), as for status.
-        let client = try? HTTPClient()
-        return await AzureDetector().detect(request, client: client)
+        // Every variable the client reads (override, CA bundle, proxies), as for status; made only
+        // when a local hit is to be confirmed, so an off-Azure start reads and parses none of them.
+        await AzureDetector().detect(request, client: { try? HTTPClient() })
     }
 
     func status(_ request: StatusRequest) async throws -> StatusReport {

@@ -11,7 +11,7 @@ struct AzureDetector: Sendable {
     static let metadataURL = "http://169.254.169.254/metadata/instance?api-version=2021-02-01"
     static let metadataTimeout: Duration = .milliseconds(300)
 
-    func detect(_ request: DetectionRequest, client: HTTPClient?) async -> Detection {
+    func detect(_ request: DetectionRequest, client makeClient: () -> HTTPClient?) async -> Detection {
         let snapshot = request.snapshot
         var evidence: [String] = []
         var rejected: [String] = []
@@ -47,7 +47,7 @@ struct AzureDetector: Sendable {
             rejected.append("DMI sys_vendor is Microsoft Corporation, which on-premises Hyper-V reports too")
         }
 
-        if let client, virtualMachine || request.probe {
+        if virtualMachine || request.probe, let client = makeClient() {
             switch await Self.instanceMetadata(client) {
             case .success(let environment):
                 if let named = AzureCloud.named(environment) {

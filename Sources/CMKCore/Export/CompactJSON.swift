@@ -5,61 +5,68 @@
 /// `cmk` start, once per provider, so its two messages are written by hand. The output is
 /// what JSONEncoder with sorted keys would write, and what JSONDecoder reads back (tested).
 package struct CompactJSON {
-    package var text = ""
+    /// UTF-8, built byte by byte: String's scalar views and appends cost a fresh image more in
+    /// first-use metadata than the whole message.
+    package private(set) var bytes: [UInt8] = []
 
     package init() {}
 
+    /// A literal written as is: `true`, `false`, `null`.
+    package mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     package mutating func string(_ value: String) {
-        text.append("\"")
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text.append("\\\"")
-            case "\\": text.append("\\\\")
-            case "\n": text.append("\\n")
-            case "\r": text.append("\\r")
-            case "\t": text.append("\\t")
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            default: text.unicodeScalars.append(scalar)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                let digits: StaticString = "0123456789abcdef"
+                raw("\\u00")
+                bytes.append(digits.utf8Start[Int(byte >> 4)])
+                bytes.append(digits.utf8Start[Int(byte & 0xF)])
+            default: bytes.append(byte)  // UTF-8 passes through: JSON text is UTF-8
             }
         }
-        text.append("\"")
+        bytes.append(UInt8(ascii: "\""))
     }
 
     package mutating func strings(_ values: [String]) {
-        text.append("[")
+        bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
-            if index > 0 { text.append(",") }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             string(value)
         }
-        text.append("]")
+        bytes.append(UInt8(ascii: "]"))
     }
 
     package mutating func dictionary(_ values: [String: String]) {
-        text.append("{")
+        bytes.append(UInt8(ascii: "{"))
         for (index, key) in values.keys.sorted().enumerated() {
-            if index > 0 { text.append(",") }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             string(key)
-            text.append(":")
+            bytes.append(UInt8(ascii: ":"))
             string(values[key]!)
         }
-        text.append("}")
+        bytes.append(UInt8(ascii: "}"))
     }
 
     /// Writes `{"key":…,…}` with the keys in the given (sorted) order.
     package mutating func object(_ members: [(String, (inout CompactJSON) -> Void)]) {
-        text.append("{")
+        bytes.append(UInt8(ascii: "{"))
         for (index, (key, write)) in members.enumerated() {
-            if index > 0 { text.append(",") }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             string(key)
-            text.append(":")
+            bytes.append(UInt8(ascii: ":"))
             write(&self)
         }
-        text.append("}")
+        bytes.append(UInt8(ascii: "}"))
     }
-
-    package var bytes: [UInt8] { Array(text.utf8) }
 }
 
 extension DetectionRequest {
@@ -68,7 +75,7 @@ extension DetectionRequest {
         var json = CompactJSON()
         json.object([
             ("op", { $0.string(WireOperation.detect.rawValue) }),
-            ("probe", { $0.text.append(probe ? "true" : "false") }),
+            ("probe", { probe ? $0.raw("true") : $0.raw("false") }),
             (
                 "snapshot",
                 { json in
@@ -90,7 +97,7 @@ extension Detection {
         json.object([
             ("details", { $0.dictionary(details) }),
             ("evidence", { $0.strings(evidence) }),
-            ("platform", { json in if let platform { json.string(platform) } else { json.text.append("null") } }),
+            ("platform", { json in if let platform { json.string(platform) } else { json.raw("null") } }),
             ("rejected", { $0.strings(rejected) }),
             ("strength", { $0.string(strength.rawValue) }),
         ])
@@ -122,7 +129,12 @@ package enum CompactJSONValue: Equatable, Sendable {
         var index = 0
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func value() -> CompactJSONValue? {
@@ -203,44 +215,33 @@ package enum CompactJSONValue: Equatable, Sendable {
             }
         }
 
-        /// A string starting at the opening quote; nil when malformed.
+        /// A string starting at the opening quote; nil when malformed, or not UTF-8 (JSONDecoder
+        /// refuses that too). Built as bytes: no String scalar views on the start path.
         mutating func string() -> String? {
             index += 1
-            var scalars = String.UnicodeScalarView()
-            var run = index  // start of the current run of plain bytes
-            func flush(_ end: Int, into scalars: inout String.UnicodeScalarView) {
-                if end > run {
-                    scalars.append(contentsOf: String(decoding: bytes[run..<end], as: UTF8.self).unicodeScalars)
-                }
-            }
+            var text: [UInt8] = []
             while index < bytes.count {
                 let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    flush(index, into: &scalars)
-                    index += 1
-                    return String(scalars)
-                }
+                index += 1
+                if byte == UInt8(ascii: "\"") { return String(validating: text, as: UTF8.self) }
                 if byte < 0x20 { return nil }
                 guard byte == UInt8(ascii: "\\") else {
-                    index += 1
+                    text.append(byte)
                     continue
                 }
-                flush(index, into: &scalars)
-                index += 1
                 guard index < bytes.count else { return nil }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
+                case UInt8(ascii: "b"): text.append(0x08)
+                case UInt8(ascii: "f"): text.append(0x0C)
+                case UInt8(ascii: "n"): text.append(0x0A)
+                case UInt8(ascii: "r"): text.append(0x0D)
+                case UInt8(ascii: "t"): text.append(0x09)
                 case UInt8(ascii: "u"):
                     guard var code = hex4() else { return nil }
+                    if (0xDC00..<0xE000).contains(code) { return nil }  // a low surrogate alone
                     if (0xD800..<0xDC00).contains(code) {
                         // A high surrogate must be followed by an escaped low one.
                         guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
@@ -250,23 +251,46 @@ package enum CompactJSONValue: Equatable, Sendable {
                         guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let scalar = Unicode.Scalar(code) else { return nil }
-                    scalars.append(scalar)
+                    appendUTF8(code, to: &text)
                 default: return nil
                 }
-                run = index
             }
             return nil
         }
 
+        /// Four hex digits exactly (no sign, as UInt32(_:radix:) would also take), as a number.
         mutating func hex4() -> UInt32? {
-            // Four hex digits exactly: UInt32(_:radix:) alone also takes a sign (`\u+0FA`).
-            guard bytes.count - index >= 4,
-                bytes[index..<(index + 4)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-                let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
-            else { return nil }
+            guard bytes.count - index >= 4 else { return nil }
+            var value: UInt32 = 0
+            for byte in bytes[index..<(index + 4)] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt32(digit)
+            }
             index += 4
             return value
+        }
+
+        /// A scalar (never a surrogate here) as its UTF-8 bytes.
+        func appendUTF8(_ code: UInt32, to text: inout [UInt8]) {
+            switch code {
+            case 0..<0x80:
+                text.append(UInt8(code))
+            case 0x80..<0x800:
+                text += [UInt8(0xC0 | code >> 6), UInt8(0x80 | code & 0x3F)]
+            case 0x800..<0x10000:
+                text += [UInt8(0xE0 | code >> 12), UInt8(0x80 | code >> 6 & 0x3F), UInt8(0x80 | code & 0x3F)]
+            default:
+                text += [
+                    UInt8(0xF0 | code >> 18), UInt8(0x80 | code >> 12 & 0x3F), UInt8(0x80 | code >> 6 & 0x3F),
+                    UInt8(0x80 | code & 0x3F),
+                ]
+            }
         }
     }
 
