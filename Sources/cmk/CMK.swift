@@ -155,7 +155,8 @@ struct CommandContext {
     func outputFormat(_ arguments: Arguments, config: ConfigFile, allowed: [OutputFormat] = [.text, .json]) throws
         -> OutputFormat
     {
-        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        // Only for a message: joined's first use costs the start path a runtime lookup.
+        var names: String { allowed.map(\.rawValue).joined(separator: ", ") }
         func parse(_ raw: String) -> OutputFormat? {
             OutputFormat(rawValue: raw.lowercased()).flatMap { allowed.contains($0) ? $0 : nil }
         }

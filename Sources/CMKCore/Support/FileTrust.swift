@@ -227,12 +227,24 @@ package enum FileTrust {
     }
 
     /// Every directory above an absolute path, nearest first: `/a/b/c` gives `/a/b`, `/a`, `/`.
+    ///
+    /// Cut at the slashes of the UTF-8 bytes: split and joined would cost the start path their
+    /// first-use runtime lookups, in cmk and again after each provider is loaded.
     private static func parents(of path: String) -> [String] {
-        var components = path.split(separator: "/")
+        // The components, empty ones (`//`, a trailing `/`) left out.
+        var components: [ArraySlice<UInt8>] = []
+        let bytes = Array(path.utf8)
+        var start = 0
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
+            if index > start { components.append(bytes[start..<index]) }
+            start = index + 1
+        }
+        if bytes.count > start { components.append(bytes[start...]) }
         var result: [String] = []
-        while !components.isEmpty {
-            components.removeLast()
-            result.append("/" + components.joined(separator: "/"))
+        for count in stride(from: components.count - 1, through: 0, by: -1) {
+            var parent: [UInt8] = []
+            for component in components[..<count] { parent += [UInt8(ascii: "/")] + component }
+            result.append(parent.isEmpty ? "/" : String(decoding: parent, as: UTF8.self))
         }
         return result
     }

@@ -15,7 +15,7 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
 
     package func call(_ request: [UInt8], timeout: Duration) async throws(ProviderCallError) -> [UInt8] {
         let call = descriptor.pointee.call!
-        let result: Result<[UInt8], ProviderCallError> = await withCheckedContinuation { continuation in
+        let outcome: CallOutcome = await withCheckedContinuation { continuation in
             let token = PendingReplies.register(continuation, timeout: timeout)
             request.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { chars in
@@ -23,8 +23,19 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
                 }
             }
         }
-        return try result.get()
+        switch outcome {
+        case .reply(let bytes): return bytes
+        case .failure(let error): throw error
+        }
     }
+}
+
+/// A call's end: not `Result<[UInt8], ProviderCallError>`, whose metadata the runtime builds on
+/// first use by checking `ProviderCallError: Error`, a scan of every conformance record, on the
+/// start path just after the providers are loaded (and once per thread that races to it).
+private enum CallOutcome: Sendable {
+    case reply([UInt8])
+    case failure(ProviderCallError)
 }
 
 /// Replies the host is waiting for, by token, each with its deadline.
@@ -34,7 +45,7 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
 /// Deadlines are kept by one watchdog thread rather than a timer task per call: on the start path
 /// of every `cmk` run, a sleeping task per call cost a quarter of a millisecond each.
 package enum PendingReplies {
-    fileprivate typealias Continuation = CheckedContinuation<Result<[UInt8], ProviderCallError>, Never>
+    fileprivate typealias Continuation = CheckedContinuation<CallOutcome, Never>
 
     private struct Pending {
         var token: UInt
@@ -88,7 +99,7 @@ package enum PendingReplies {
         }
     }
 
-    fileprivate static func resolve(_ token: UInt, with result: Result<[UInt8], ProviderCallError>) {
+    fileprivate static func resolve(_ token: UInt, with result: CallOutcome) {
         let entry = withLock { () -> Pending? in
             guard let index = pending.firstIndex(where: { $0.token == token }) else {
                 unexpected += 1
@@ -152,5 +163,5 @@ private let hostReply: cmk_reply_fn = { context, reply, length in
         PendingReplies.resolve(UInt(bitPattern: context), with: .failure(ProviderReply.tooLarge(trimmed.count)))
         return
     }
-    PendingReplies.resolve(UInt(bitPattern: context), with: .success(trimmed))
+    PendingReplies.resolve(UInt(bitPattern: context), with: .reply(trimmed))
 }
