@@ -140,18 +140,8 @@ private struct BoundedReader {
         guard offset <= file.size else { return nil }
         let available = file.size - offset
         guard count <= available || allowShort else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(min(count, available)))
-        var done = 0
-        while done < bytes.count {
-            let got = bytes.withUnsafeMutableBytes {
-                pread(file.descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
-            }
-            if got > 0 {
-                done += got
-            } else if got == 0 || errno != EINTR {
-                return nil
-            }
-        }
+        let wanted = Int(min(count, available))
+        guard case .success(let bytes) = file.read(at: offset, count: wanted), bytes.count == wanted else { return nil }
         return bytes
     }
 }

@@ -66,7 +66,8 @@ package final class OpenedFile: @unchecked Sendable {
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
-            return .failure(FileRefusal(.notRegular, "\(path) is \(kind(info.st_mode)), not a regular file"))
+            let type = kind(info.st_mode)
+            return .failure(FileRefusal(.notRegular, "\(path) is \(type), not a regular file", fileType: type))
         }
         let location = symlinkTarget("/proc/self/fd/\(descriptor)") ?? path
         return .success(OpenedFile(path: path, location: location, descriptor: descriptor, info: info))
@@ -102,25 +103,39 @@ extension OpenedFile {
         case tooLarge(UInt64)
         /// read(2) failed, with the system's reason.
         case failed(String)
+
+        /// For a message after "cannot read PATH: ".
+        package var reason: String {
+            switch self {
+            case .tooLarge(let size): "it is \(size) bytes, more than is read"
+            case .failed(let reason): reason
+            }
+        }
     }
 
     /// The whole file, at most `limit` bytes, read with pread (the descriptor's position stays).
     ///
-    /// A file that shrinks while it is read gives what was there; EINTR is retried.
+    /// A file that shrinks while it is read gives what was there.
     package func contents(limit: Int) -> Result<[UInt8], ReadFailure> {
         guard size <= UInt64(limit) else { return .failure(.tooLarge(size)) }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
+        return read(at: 0, count: Int(size))
+    }
+
+    /// Up to `count` bytes at `offset`, with pread (EINTR retried): fewer only where the file
+    /// ends first. The one read loop for files opened this way (config, tokens, ELF headers).
+    package func read(at offset: UInt64, count: Int) -> Result<[UInt8], ReadFailure> {
+        var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(done))
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
             }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { return .failure(.failed(errnoText())) }
-            if count == 0 { break }
-            done += count
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 { return .failure(.failed(errnoText())) }
+            if got == 0 { break }
+            done += got
         }
-        return .success(Array(bytes[0..<done]))
+        return .success(done == count ? bytes : Array(bytes[0..<done]))
     }
 }
 
@@ -149,10 +164,13 @@ package struct FileRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     package var code: Code
     /// One line naming the path.
     package var reason: String
+    /// What the path is instead of a regular file (`a directory`, `a FIFO`), where fstat said.
+    package var fileType: String?
 
-    package init(_ code: Code, _ reason: String) {
+    package init(_ code: Code, _ reason: String, fileType: String? = nil) {
         self.code = code
         self.reason = reason
+        self.fileType = fileType
     }
 
     package var description: String { reason }

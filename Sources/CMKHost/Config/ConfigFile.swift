@@ -173,12 +173,10 @@ enum ConfigText {
         let file: OpenedFile
         switch OpenedFile.open(path) {
         case .success(let opened): file = opened
-        case .failure(let refusal) where refusal.code == .missing: return .failure(.missing)
-        case .failure(let refusal) where refusal.code == .notRegular:
-            // "PATH is a directory, not a regular file": the path is already in the message's prefix.
-            let kind = refusal.reason.hasPrefix("\(path) is ") ? String(refusal.reason.dropFirst(path.count + 4)) : refusal.reason
-            return .failure(.notRegular(kind.replacing(", not a regular file", with: "")))
-        case .failure(let refusal): return .failure(.os(refusal.reason))
+        case .failure(let refusal):
+            if refusal.code == .missing { return .failure(.missing) }
+            if let type = refusal.fileType { return .failure(.notRegular(type)) }
+            return .failure(.os(refusal.reason))
         }
         switch file.contents(limit: 1 << 20) {
         case .success(let bytes): return .success(String(decoding: bytes, as: UTF8.self))

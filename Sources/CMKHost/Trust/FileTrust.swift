@@ -39,15 +39,12 @@ package struct TrustError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Reads a regular file by offset, never moving a shared descriptor's position.
 ///
-/// Either opens `path` itself (and closes it when the value goes away) or reads an `OpenedFile`
-/// that someone else owns: the one whose inode is being judged and will be loaded. Every read is
-/// bounded by the size found at open.
+/// Over an `OpenedFile`: one it opens for `path`, or one someone else owns (the inode being
+/// judged, which will be loaded). Every read is bounded by the size found at open.
 struct ReadOnlyFile: ~Copyable {
     let path: String
     let size: UInt64
-    private let descriptor: Int32
-    /// Kept alive while it is read; nil when this value opened the file itself.
-    private let borrowed: OpenedFile?
+    private let file: OpenedFile
     private var position: UInt64 = 0
 
     init(path: String) throws(TrustError) {
@@ -62,14 +59,13 @@ struct ReadOnlyFile: ~Copyable {
     init(_ file: OpenedFile) {
         path = file.path
         size = file.size
-        descriptor = file.descriptor
-        borrowed = file
+        self.file = file
     }
 
     /// Reads the next bytes into `buffer`; 0 at the end of the file.
     mutating func nextChunk(into buffer: inout [UInt8]) throws(TrustError) -> Int {
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(position)) }
+            let count = buffer.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress, $0.count, off_t(position)) }
             if count >= 0 {
                 position += UInt64(count)
                 return count
@@ -86,18 +82,10 @@ struct ReadOnlyFile: ~Copyable {
                 "\(path) is truncated or corrupt: its \(what) (\(count) bytes at offset \(offset)) lies past its end (\(size) bytes)"
             )
         }
-        var bytes = [UInt8](repeating: 0, count: Int(count))
-        var done = 0
-        while done < bytes.count {
-            let got = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
-            }
-            if got > 0 {
-                done += got
-            } else if got == 0 || errno != EINTR {
-                throw TrustError(.unreadable, "cannot read \(path): \(got == 0 ? "the file shrank" : errnoText())")
-            }
+        switch file.read(at: offset, count: Int(count)) {
+        case .success(let bytes) where bytes.count == Int(count): return bytes
+        case .success: throw TrustError(.unreadable, "cannot read \(path): the file shrank")
+        case .failure(let failure): throw TrustError(.unreadable, "cannot read \(path): \(failure.reason)")
         }
-        return bytes
     }
 }
