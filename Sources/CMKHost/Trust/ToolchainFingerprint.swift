@@ -78,19 +78,11 @@ package enum ToolchainFingerprint {
     package static func swiftCompiler(in comments: [String]) -> String? {
         // Compared as bytes: String.contains(String) goes through _StringProcessing's searcher,
         // whose first use after a dlopen costs more than reading the whole section.
-        comments.first { contains(Array($0.utf8), swiftlangProject) || contains(Array($0.utf8), appleProject) }
+        comments.first { Array($0.utf8).containsRun(swiftlangProject) || Array($0.utf8).containsRun(appleProject) }
     }
 
     private static let swiftlangProject = Array("github.com/swiftlang/llvm-project".utf8)
     private static let appleProject = Array("github.com/apple/llvm-project".utf8)
-
-    private static func contains(_ text: [UInt8], _ part: [UInt8]) -> Bool {
-        guard text.count >= part.count else { return false }
-        for start in 0...(text.count - part.count) where text[start] == part[0] {
-            if text[start..<(start + part.count)].elementsEqual(part) { return true }
-        }
-        return false
-    }
 
     /// The fingerprint of the running executable, for comparing with a provider's.
     package static func current() -> String? {

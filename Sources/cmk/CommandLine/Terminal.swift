@@ -139,9 +139,6 @@ struct Terminal {
         let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? ""
         // Bytes, not String.contains: its searcher's first use costs a conformance scan.
         let lowered = Array(locale.lowercased().utf8)
-        return [Array("utf-8".utf8), Array("utf8".utf8)].contains { name in
-            lowered.count >= name.count
-                && (0...(lowered.count - name.count)).contains { lowered[$0..<($0 + name.count)].elementsEqual(name) }
-        }
+        return lowered.containsRun(Array("utf-8".utf8)) || lowered.containsRun(Array("utf8".utf8))
     }
 }
