@@ -78,7 +78,10 @@ package enum ToolchainFingerprint {
     package static func swiftCompiler(in comments: [String]) -> String? {
         // Compared as bytes: String.contains(String) goes through _StringProcessing's searcher,
         // whose first use after a dlopen costs more than reading the whole section.
-        comments.first { Array($0.utf8).containsRun(swiftlangProject) || Array($0.utf8).containsRun(appleProject) }
+        comments.first { comment in
+            let bytes = Array(comment.utf8)
+            return bytes.containsRun(swiftlangProject) || bytes.containsRun(appleProject)
+        }
     }
 
     private static let swiftlangProject = Array("github.com/swiftlang/llvm-project".utf8)
