@@ -36,10 +36,7 @@ struct CMK {
         // A provider loaded in process that calls exit() would otherwise end cmk with its status
         // (0 reads as "ready") and no report.
         atexit(exitGuard)
-        Task.detached {
-            status.value = await run(arguments, environment: environment)
-            finished.signal()
-        }
+        startRun(arguments, environment: environment, status: status, finished: finished)
         finished.wait()
         cmkIsExiting = true
         exit(status.value.rawValue)  // exit, not _exit: it flushes what print buffered
@@ -135,6 +132,22 @@ private func limitMallocArenas(_ count: Int32) {
     let arenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }  // RTLD_DEFAULT
     _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMax, count)
+}
+
+/// Starts the run on this (the main) thread, where it goes on until its first real wait; an
+/// off-cloud run never waits, so it needs no other thread at all (each hop to the pool and back
+/// cost a thread and a cross-CPU wake-up of the start path). Nonisolated on purpose: a task that
+/// inherited the main actor would come back to the main thread, which is blocked in `wait`.
+nonisolated private func startRun(
+    _ arguments: [String],
+    environment: [String: String],
+    status: ExitStatusBox,
+    finished: DispatchSemaphore
+) {
+    Task.immediate {
+        status.value = await CMK.run(arguments, environment: environment)
+        finished.signal()
+    }
 }
 
 /// Carries the exit status from the task to the waiting main thread.

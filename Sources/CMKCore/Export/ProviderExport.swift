@@ -58,23 +58,26 @@ private let providerCall: @convention(c) (UnsafePointer<CChar>?, Int, UnsafeMuta
         // The context is the host's opaque token; carry it as an integer so the task can be Sendable.
         let token = UInt(bitPattern: hostContext)
         guard let entry = exported.withLock({ $0 }) else { return }
-        Task.detached {
-            let answer = await handle(bytes, provider: entry.provider, options: entry.options)
+        let send: @Sendable ([UInt8]) -> Void = { answer in
             answer.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { chars in
                     reply(UnsafeMutableRawPointer(bitPattern: token), chars.baseAddress, chars.count)
                 }
             }
         }
+        // Detection comes on every cmk start and is a look at the host's snapshot: it runs on the
+        // caller's thread and usually answers before `call` returns (a metadata probe suspends it
+        // and it goes on in the pool). Handing it to the pool instead cost each start a thread
+        // wake-up per provider, and a thread. Everything else, network work, starts in the pool.
+        if let request = DetectionRequest(wireBytes: bytes) {
+            Task.immediate { send(await entry.provider.detect(request).wireBytes()) }
+        } else {
+            Task.detached { send(await handle(bytes, provider: entry.provider, options: entry.options)) }
+        }
     }
 
 private func handle(_ bytes: [UInt8], provider: any CloudKeyProvider, options: [ProviderOption]) async -> [UInt8] {
     let decoder = JSONDecoder()
-    // The detection request comes on every cmk start: read it without JSONDecoder when it has
-    // the expected shape (anything else takes the general path, which reports what is wrong).
-    if let request = DetectionRequest(wireBytes: bytes) {
-        return await provider.detect(request).wireBytes()
-    }
     let data = Data(bytes)
     do {
         let envelope: WireEnvelope

@@ -41,7 +41,10 @@ package enum PlatformDetector {
         let request = DetectionRequest(snapshot: snapshot, probe: probe).wireBytes()
         let verdicts = await withTaskGroup(of: (Int, DetectionCandidate).self) { group in
             for (index, provider) in providers.enumerated() {
-                group.addTask {
+                // Immediate: each provider's detection starts on this thread, and one that answers
+                // inside its call (an off-cloud look at the snapshot) costs no hop to the pool. One
+                // that waits (a metadata probe) suspends and the next provider starts meanwhile.
+                group.addImmediateTask {
                     do {
                         let detection = try await provider.detect(encoded: request, timeout: timeout)
                         return (index, DetectionCandidate(provider: provider.name, detection: detection))

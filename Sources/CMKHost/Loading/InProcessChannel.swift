@@ -22,6 +22,8 @@ package struct InProcessChannel: ProviderChannel, @unchecked Sendable {
                     call(chars.baseAddress, chars.count, UnsafeMutableRawPointer(bitPattern: token), hostReply)
                 }
             }
+            // A provider that answered inside `call` (detection does) needs no deadline kept.
+            PendingReplies.keepDeadline(of: token)
         }
         switch outcome {
         case .reply(let bytes): return bytes
@@ -43,7 +45,9 @@ private enum CallOutcome: Sendable {
 /// The token handed to the provider is a number, not a pointer: a reply that comes twice, late
 /// (after a timeout) or with a made-up token finds nothing and is counted, never a freed object.
 /// Deadlines are kept by one watchdog thread rather than a timer task per call: on the start path
-/// of every `cmk` run, a sleeping task per call cost a quarter of a millisecond each.
+/// of every `cmk` run, a sleeping task per call cost a quarter of a millisecond each. The thread
+/// is started only when a call is still waiting after `call` returned: an off-cloud run, whose
+/// providers answer detection inside `call`, never starts it (a thread is ≈0.1 ms of start-up).
 package enum PendingReplies {
     fileprivate typealias Continuation = CheckedContinuation<CallOutcome, Never>
 
@@ -90,12 +94,17 @@ package enum PendingReplies {
             let token = next
             next += 1
             pending.append(Pending(token: token, continuation: continuation, deadline: deadline, timeout: timeout))
-            if !watchdogStarted {
-                watchdogStarted = true
-                startWatchdog()
-            }
-            pthread_cond_signal(wake)
+            if watchdogStarted { pthread_cond_signal(wake) }
             return token
+        }
+    }
+
+    /// Called when `call` has returned: a call still waiting gets the watchdog.
+    fileprivate static func keepDeadline(of token: UInt) {
+        withLock {
+            guard !watchdogStarted, pending.contains(where: { $0.token == token }) else { return }
+            watchdogStarted = true
+            startWatchdog()
         }
     }
 
