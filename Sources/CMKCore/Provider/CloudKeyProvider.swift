@@ -25,6 +25,10 @@ public protocol CloudKeyProvider: Sendable {
     ///
     /// Must not touch the network unless there is a local hit to confirm or `request.probe` is set,
     /// so that off-cloud detection never waits on a timeout.
+    ///
+    /// Runs on the host's thread until its first suspension (that is what keeps an off-cloud start
+    /// on one thread), so it must not block: a network probe or any slow work is awaited, never
+    /// waited for in place. A detection that blocks holds up cmk until it returns, past its deadline.
     func detect(_ request: DetectionRequest) async -> Detection
 
     /// Reports where the organisation stands, one ``Check`` per step.
