@@ -65,3 +65,46 @@ struct StartPathTests {
         #expect(threads > 0, "a probing run started no thread: the interposer is not counting")
     }
 }
+
+/// Detection on the caller's thread must not cost the deadlines: a provider that returns from
+/// `call` without answering still gets its deadline kept (the watchdog starts then), and does not
+/// hold up the verdict of one that answered.
+@Suite("detection deadlines")
+struct DetectionDeadlineTests {
+    @Test("a provider that never answers detect times out at its deadline; the one that answered is chosen")
+    func silentProviderTimesOut() async throws {
+        let plugins = try TemporaryDirectory("cmk-plugins")
+        let root = try TemporaryDirectory("cmk-root")
+        defer { plugins.cleanUp(); root.cleanUp() }
+        try await TestProvider.build("silent", in: plugins, defines: ["TEST_DETECT_SILENT", "TEST_NAME=\"silent\""])
+        try await TestProvider.build("cstub", in: plugins)
+        try root.write("sys/class/dmi/id/sys_vendor", "Stub Cloud\n")
+        for isolate in [false, true] {
+            let variant = isolate ? "isolated" : "in process"
+            let flags = isolate ? ["--isolate"] : []
+            // status: the whole run within --timeout.
+            var started = ContinuousClock.now
+            let status = try await runCMK(
+                ["status", "--output", "json", "--timeout", "2"] + flags,
+                environment: ["CMK_PLUGIN_PATH": plugins.path],
+                sysRoot: root.path
+            )
+            var took = ContinuousClock.now - started
+            #expect(status.status == 0, "\(variant): \(status.stderr)")
+            #expect(took < .seconds(2 + deadlineGrace), "\(variant): status took \(took) with --timeout 2")
+            #expect(try status.json()["provider"] as? String == "cstub", "\(variant): \(status.stdout)")
+            // detect: each verdict, the silent one's a timeout at the per-provider deadline (3 s).
+            started = ContinuousClock.now
+            let detect = try await runCMK(
+                ["detect", "--output", "json"] + flags, environment: ["CMK_PLUGIN_PATH": plugins.path], sysRoot: root.path)
+            took = ContinuousClock.now - started
+            #expect(took < .seconds(3 + deadlineGrace), "\(variant): detect took \(took) for a 3 s deadline")
+            let document = try detect.json()
+            #expect(document["provider"] as? String == "cstub", "\(variant): \(detect.stdout)")
+            let candidates = try #require(document["candidates"] as? [[String: Any]], "\(variant): \(detect.stdout)")
+            let silent = try #require(candidates.first { $0["provider"] as? String == "silent" }, "\(variant)")
+            let error = silent["error"] as? String ?? ""
+            #expect(error.contains("no reply") || error.contains("timed out"), "\(variant): \(error)")
+        }
+    }
+}

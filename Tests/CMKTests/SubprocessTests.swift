@@ -56,7 +56,9 @@ struct SubprocessTests {
                 "/bin/sh",
                 ["-c", "sleep 600 & echo $! > \(scratch.file("pid")); wait"],
                 environment: [:],
-                deadline: .now + .seconds(1)
+                // Room for the shell to start its sleep and write the pid first: with 1 s, a full
+                // test run on two cores (load average 18) once killed the shell before it had.
+                deadline: .now + .seconds(5)
             )
         }
         let pid = try #require(pidWritten(to: scratch.file("pid")))

@@ -9,6 +9,7 @@
  *   -DTEST_UNDEFINED           reference a symbol no library defines (fails under RTLD_NOW)
  *   -DTEST_ABORT               abort() when asked for status
  *   -DTEST_HANG                never reply to status
+ *   -DTEST_DETECT_SILENT       never reply to detect (return from call without a reply)
  *   -DTEST_DEPENDENCY          report, as status, a string from a private library linked beside it
  *                              (cmk_test_dependency_value, found through the provider's $ORIGIN)
  *
@@ -52,6 +53,10 @@ static void handle(const char *request, size_t length, void *context, cmk_reply_
     cmk_test_symbol_that_does_not_exist();
 #endif
     if (strstr(copy, "\"op\":\"detect\"") != NULL) {
+#ifdef TEST_DETECT_SILENT
+        free(copy);
+        return; /* never answers detection: the host's deadline must end the wait */
+#endif
         if (strstr(copy, "\"\\/sys\\/class\\/dmi\\/id\\/sys_vendor\":\"Stub Cloud") != NULL ||
             strstr(copy, "\"/sys/class/dmi/id/sys_vendor\":\"Stub Cloud") != NULL) {
             reply_text(context, reply,
